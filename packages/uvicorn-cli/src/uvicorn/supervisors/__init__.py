@@ -1,0 +1,1 @@
+"""Process supervisors for --reload and --workers (uvicorn-cli)."""

@@ -1,0 +1,1 @@
+"""ASGI middleware (uvicorn-middleware): usable in any ASGI server, with no dependencies."""

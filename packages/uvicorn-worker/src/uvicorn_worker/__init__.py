@@ -1,0 +1,1 @@
+"""Gunicorn worker classes running uvicorn (uvicorn-worker)."""
