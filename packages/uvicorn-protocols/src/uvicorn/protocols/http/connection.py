@@ -1,0 +1,371 @@
+"""The HTTP/1.1 connection both parser adapters share.
+
+An adapter (h11 or httptools) only turns bytes into calls on this class:
+``on_request_head``, ``on_request_body``, ``on_request_complete`` and ``reject``.
+Everything else lives here: limits and timeouts on request heads, keep-alive,
+pipelining in order, WebSocket upgrades, back-pressure and graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.request_head import HeadProblem, decode_path, inspect_headers, split_target
+from uvicorn.protocols.http.response_head import error_response
+from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGI3Application, HTTPScope
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+TRACE_LOG_LEVEL = 5
+INVALID_REQUEST = "Invalid HTTP request received."
+NO_WEBSOCKET_LIBRARY = (
+    "No supported WebSocket library detected. Please use \"pip install 'uvicorn[standard]'\", "
+    "or install 'websockets' or 'wsproto' manually."
+)
+
+
+class HTTPConnection(asyncio.Protocol):
+    """Everything about an HTTP/1.1 connection except parsing; subclassed per parser."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        if not config.loaded:
+            config.load()
+        self.config = config
+        self.app: ASGI3Application = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.logger = logging.getLogger("uvicorn.error")
+        self.access_logger = logging.getLogger("uvicorn.access")
+        self.access_log = self.access_logger.hasHandlers()
+        self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
+        self.root_path = config.root_path
+        self.limit_concurrency = config.limit_concurrency
+        self.timeout_keep_alive = config.timeout_keep_alive
+        self.timeout_request_head = config.timeout_request_head
+        self.limit_request_line = config.limit_request_line
+        self.limit_request_fields = config.limit_request_fields
+        self.limit_request_head_size = config.limit_request_head_size
+        self.app_state = app_state
+        self.server_state = server_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self._context = contextvars.copy_context() if config.reset_contextvars else None
+
+        # Per connection, filled by connection_made.
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.flow: FlowControl = None  # type: ignore[assignment]
+        self.server: tuple[str, int | None] | None = None
+        self.client: tuple[str, int] | None = None
+        self.scheme = "http"
+        self._scope_template: dict[str, Any] = {}
+        self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
+
+        # The cycle whose response is being produced, the one receiving body bytes
+        # (ahead of it when the client pipelines), and complete requests waiting.
+        self.scope: HTTPScope | None = None
+        self.cycle: RequestResponseCycle | None = None
+        self._reading: RequestResponseCycle | None = None
+        self.pipeline: deque[tuple[RequestResponseCycle, ASGI3Application]] = deque()
+        self._upgrade_head: bytes | None = None  # request head to hand to the WebSocket protocol
+        self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
+        self._pending_error: bytes | None = None  # error response owed after the current one
+        self._peer_eof = False
+
+        self.timeout_keep_alive_task: asyncio.TimerHandle | None = None
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes = 0  # bytes received towards the current, incomplete, request head
+
+    # ------------------------------------------------------------ parser adapter interface
+
+    def _feed(self, data: bytes) -> None:
+        """Give bytes to the parser, which calls back into the ``on_*`` methods."""
+        raise NotImplementedError
+
+    def _mid_head(self) -> bool:
+        """True while the parser holds part of a request head."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        self.connections.add(self)
+        self.transport = transport  # type: ignore[assignment]
+        self.flow = FlowControl(self.transport)
+        self.server = get_local_addr(self.transport)
+        self.client = get_remote_addr(self.transport)
+        self.scheme = "https" if is_ssl(self.transport) else "http"
+        self._scope_template = {
+            "type": "http",
+            "asgi": {"version": self.config.asgi_version, "spec_version": "2.4"},
+            "scheme": self.scheme,
+            "server": self.server,
+            "client": self.client,
+            "root_path": self.root_path,
+        }
+        if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
+            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", self._log_prefix())
+        self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.discard(self)
+        if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
+            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection lost", self._log_prefix())
+        self._cancel_timers()
+        for cycle in (self.cycle, self._reading):
+            if cycle is not None and not cycle.response_complete:
+                cycle.feed_disconnect()
+        self.pipeline.clear()
+        if self.flow is not None:
+            self.flow.resume_writing()  # wakes senders blocked on a full buffer: they see the disconnect
+
+    def eof_received(self) -> bool | None:
+        # A client may half-close after sending its request: keep the transport open
+        # so the response can still be written, then close.
+        self._peer_eof = True
+        reading = self._reading
+        if reading is not None and reading.more_body:
+            reading.feed_disconnect()  # the body can never be completed now
+        busy = self.cycle is not None and not self.cycle.response_complete
+        return True if busy or self.pipeline else None
+
+    def data_received(self, data: bytes) -> None:
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        self._head_bytes += len(data)
+        self._feed(data)
+        if self._mid_head() and not self.transport.is_closing():
+            if self._head_bytes > self.limit_request_head_size:
+                self.reject(
+                    431,
+                    "Request header fields too large.",
+                    f"request head over {self.limit_request_head_size} bytes (limit_request_head_size)",
+                )
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    # ------------------------------------------------------------ called by the adapters
+
+    def on_request_head(
+        self, method: str, target: bytes, http_version: str, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """A complete request head: check it, then start (or queue) its cycle."""
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        self._head_bytes = 0
+        try:
+            if http_version not in ("1.1", "1.0"):
+                if http_version[:1].isdigit() and int(http_version[:1]) >= 2:
+                    raise HeadProblem(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.")
+                raise HeadProblem(400, INVALID_REQUEST)
+            if len(method) + len(target) + 10 > self.limit_request_line:
+                raise HeadProblem(414, "Request-URI Too Long.")
+            if len(headers) > self.limit_request_fields:
+                raise HeadProblem(431, "Request header fields too large.")
+            facts = inspect_headers(headers, http_version == "1.1")
+            raw_path, query_string = split_target(target)
+        except HeadProblem as problem:
+            self.reject(problem.status, problem.message)
+            return
+
+        scope: HTTPScope = self._scope_template.copy()  # type: ignore[assignment]
+        scope["http_version"] = http_version
+        scope["method"] = method
+        scope["path"] = self.root_path + decode_path(raw_path)
+        scope["raw_path"] = self._raw_root_path + raw_path
+        scope["query_string"] = query_string
+        scope["headers"] = headers
+        scope["state"] = self.app_state.copy()
+        self.scope = scope
+
+        if facts.upgrade is not None and facts.upgrade_token:
+            if facts.upgrade == b"websocket" and self.ws_protocol_class is not None:
+                self._upgrade_head = self._rebuild_head(method, target, headers)
+                return
+            self.logger.warning("Unsupported upgrade request.")
+            if self.ws_protocol_class is None:
+                self.logger.warning(NO_WEBSOCKET_LIBRARY)
+
+        app = self.app
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            app = service_unavailable
+            self.logger.warning("Exceeded concurrency limit.")
+
+        keep_alive = not facts.close and not self._peer_eof
+        cycle = RequestResponseCycle(scope, self, keep_alive, facts.expect_100)
+        self._reading = cycle
+        if self.cycle is None:
+            self.cycle = cycle
+            self._run(cycle, app)
+        else:
+            self.pipeline.append((cycle, app))
+            self.flow.pause_reading()
+
+    def on_request_body(self, chunk: bytes) -> None:
+        reading = self._reading
+        if reading is not None and not reading.disconnected:
+            reading.feed_body(chunk)
+
+    def on_request_complete(self) -> None:
+        self._head_bytes = 0
+        reading = self._reading
+        if reading is not None:
+            self._reading = None
+            reading.feed_end()
+
+    def handoff_upgrade(self, trailing: bytes) -> None:
+        """The parser reached the end of an upgrade request; ``trailing`` follows it."""
+        self._upgrade_trailing = trailing
+        if self.cycle is None:
+            self._switch_to_websocket()
+        else:
+            self.flow.pause_reading()  # finish the response in flight first
+
+    def reject(self, status: int, message: str, reason: str | None = None) -> None:
+        """Answer a request we refuse with ``status`` and close the connection."""
+        self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        response = error_response(status, message)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # Answer in order: after the responses to the requests before this one.
+            self._pending_error = response
+            self.flow.pause_reading()
+            return
+        if not self.transport.is_closing():
+            self.transport.write(response)
+            self.transport.close()
+
+    # ------------------------------------------------------------ called by the cycle
+
+    def want_body(self) -> None:
+        """The app waits for more request body: read again unless requests are queued."""
+        if not self.pipeline:
+            self.flow.resume_reading()
+
+    def response_done(self, cycle: RequestResponseCycle) -> None:
+        """The response of ``cycle`` is complete: close, go on with the next request, or idle."""
+        self.server_state.total_requests += 1
+        transport = self.transport
+        if transport.is_closing():
+            return
+        if not cycle.keep_alive:
+            transport.close()
+            return
+        self.cycle = None
+        if self.pipeline:
+            cycle, app = self.pipeline.popleft()
+            self.cycle = cycle
+            self._run(cycle, app)
+            if not self.pipeline and self._upgrade_trailing is None and self._pending_error is None:
+                self.flow.resume_reading()
+            return
+        if self._pending_error is not None:
+            transport.write(self._pending_error)
+            transport.close()
+            return
+        if self._upgrade_trailing is not None:
+            self._switch_to_websocket()
+            return
+        self.flow.resume_reading()
+        if self._peer_eof:
+            transport.close()
+            return
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    # ------------------------------------------------------------ server interface
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close when idle, else after the response in flight."""
+        self.pipeline.clear()
+        if self.cycle is None or self.cycle.response_complete:
+            if not self.transport.is_closing():
+                self.transport.close()
+        else:
+            self.cycle.keep_alive = False
+
+    def timeout_keep_alive_handler(self) -> None:
+        """No new request within ``timeout_keep_alive`` of the last response: close."""
+        self.timeout_keep_alive_task = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    # ------------------------------------------------------------ internals
+
+    def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        if self._context is None:
+            task = self.loop.create_task(cycle.run_asgi(app))
+        else:
+            task = self.loop.create_task(cycle.run_asgi(app), context=self._context.copy())
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    def _on_head_timeout(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._mid_head():
+            self.reject(
+                408,
+                "Request Timeout.",
+                f"request head not complete after {self.timeout_request_head}s (timeout_request_head)",
+            )
+        elif self.cycle is None and not self.pipeline:
+            self.transport.close()  # opened but never sent a request
+
+    def _cancel_timers(self) -> None:
+        for timer in (self.timeout_keep_alive_task, self._head_timer):
+            if timer is not None:
+                timer.cancel()
+        self.timeout_keep_alive_task = None
+        self._head_timer = None
+
+    def _switch_to_websocket(self) -> None:
+        assert self.ws_protocol_class is not None and self._upgrade_head is not None
+        self.connections.discard(self)
+        self._cancel_timers()
+        self.flow.resume_reading()
+        protocol = self.ws_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.app_state
+        )
+        protocol.connection_made(self.transport)
+        protocol.data_received(self._upgrade_head + (self._upgrade_trailing or b""))
+        self.transport.set_protocol(protocol)
+        self._upgrade_head = self._upgrade_trailing = None
+
+    @staticmethod
+    def _rebuild_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+        lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+        for name, value in headers:
+            lines += (name, b": ", value, b"\r\n")
+        lines.append(b"\r\n")
+        return b"".join(lines)
+
+    def _log_prefix(self) -> str:
+        return "%s:%d - " % self.client if self.client else ""

@@ -1,0 +1,278 @@
+"""One HTTP request and its response, as the ASGI ``receive``/``send`` pair an app sees.
+
+The same cycle runs under both parsers: the connection feeds it request body
+chunks (``feed_body``/``feed_end``/``feed_disconnect``) and it writes the response
+straight to the transport. The response head is held back until the first body
+message, so head and body usually leave in a single write, and a body sent in one
+message gets a ``content-length`` instead of chunked framing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
+from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
+from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
+    from uvicorn.protocols.http.connection import HTTPConnection
+
+_DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
+# Bodies at least this large are written apart from the head rather than copied onto it.
+_COPY_LIMIT = 16384
+
+# The server-wide headers change once a second (the date); serialise them once per change.
+_default_headers_source: list[tuple[bytes, bytes]] | None = None
+_default_headers_bytes = b""
+
+
+def _serialized_defaults(headers: list[tuple[bytes, bytes]]) -> bytes:
+    global _default_headers_source, _default_headers_bytes
+    if headers is not _default_headers_source:
+        _default_headers_bytes = serialize_default_headers(headers)
+        _default_headers_source = headers
+    return _default_headers_bytes
+
+
+class RequestResponseCycle:
+    """The state of one request/response exchange on a connection."""
+
+    __slots__ = (
+        "_body_done",
+        "_buffered",
+        "_chunked",
+        "_chunks",
+        "_event",
+        "_head",
+        "_length_left",
+        "_with_body",
+        "conn",
+        "disconnected",
+        "flow",
+        "keep_alive",
+        "more_body",
+        "response_complete",
+        "response_started",
+        "scope",
+        "transport",
+        "waiting_for_100_continue",
+    )
+
+    def __init__(
+        self, scope: HTTPScope, conn: HTTPConnection, keep_alive: bool, expect_100_continue: bool
+    ) -> None:
+        self.scope = scope
+        self.conn = conn
+        self.transport: asyncio.Transport = conn.transport
+        self.flow: FlowControl = conn.flow
+        self.keep_alive = keep_alive
+        self.waiting_for_100_continue = expect_100_continue
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        # Request side.
+        self.more_body = True
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._body_done = False
+        self._event: asyncio.Event | None = None
+        # Response side.
+        self._head: ResponseHead | None = None
+        self._with_body = scope["method"] != "HEAD"
+        self._chunked = False
+        self._length_left: int | None = None
+
+    # ------------------------------------------------------------ fed by the connection
+
+    def feed_body(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        self._wake()
+
+    def feed_end(self) -> None:
+        self.more_body = False
+        self._wake()
+
+    def feed_disconnect(self) -> None:
+        self.disconnected = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    # ------------------------------------------------------------ running the app
+
+    async def run_asgi(self, app: ASGI3Application) -> None:
+        """Run the app for this request and make sure the client gets an answer."""
+        logger = self.conn.logger
+        try:
+            result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
+        except ClientDisconnected:
+            pass  # raised by our own send() once the client left: nothing to report
+        except BaseException as exc:
+            logger.error("Exception in ASGI application\n", exc_info=exc)
+            if self._nothing_written():
+                await self.send_500_response()
+            else:
+                self.transport.close()
+        else:
+            if result is not None:
+                logger.error("ASGI callable should return None, but returned '%s'.", result)
+                self.transport.close()
+            elif self._nothing_written() and not self.disconnected:
+                logger.error("ASGI callable returned without starting response.")
+                await self.send_500_response()
+            elif not self.response_complete and not self.disconnected:
+                logger.error("ASGI callable returned without completing response.")
+                self.transport.close()
+
+    def _nothing_written(self) -> bool:
+        return not self.response_started or self._head is not None
+
+    async def send_500_response(self) -> None:
+        """Answer 500 and close, discarding a response head the app started but never wrote."""
+        if self.disconnected or self.transport.is_closing():
+            return
+        self._head = None
+        self.response_started = False
+        self.keep_alive = False
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", b"21"),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await self.send({"type": "http.response.body", "body": b"Internal Server Error"})
+
+    # ------------------------------------------------------------ ASGI receive
+
+    async def receive(self) -> ASGIReceiveEvent:
+        if self.waiting_for_100_continue and not self.transport.is_closing():
+            self.waiting_for_100_continue = False
+            self.transport.write(_CONTINUE)
+        while True:
+            if self.disconnected or self.response_complete:
+                return _DISCONNECT.copy()  # type: ignore[return-value]
+            if self._chunks or (not self.more_body and not self._body_done):
+                return self._take_body()
+            if not self._body_done:
+                self.conn.want_body()
+            if self._event is None:
+                self._event = asyncio.Event()
+            await self._event.wait()
+            self._event.clear()
+
+    def _take_body(self) -> ASGIReceiveEvent:
+        chunks = self._chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._chunks = []
+        self._buffered = 0
+        if not self.more_body:
+            self._body_done = True
+        return {"type": "http.request", "body": body, "more_body": self.more_body}
+
+    # ------------------------------------------------------------ ASGI send
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            raise ClientDisconnected()
+
+        message_type = message["type"]
+        if not self.response_started:
+            if message_type != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message_type}'.")
+            self._start_response(message)  # type: ignore[arg-type]
+        elif self.response_complete:
+            raise RuntimeError(
+                f"Unexpected ASGI message '{message_type}' sent, after response already completed."
+            )
+        elif message_type != "http.response.body":
+            raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
+        else:
+            self._send_body(message.get("body", b""), message.get("more_body", False))  # type: ignore[arg-type]
+
+    def _start_response(self, message: dict[str, Any]) -> None:
+        defaults = self.conn.server_state.default_headers
+        self._head = ResponseHead(
+            message["status"],
+            message.get("headers", ()),
+            _serialized_defaults(defaults),
+            defaults,
+            self.keep_alive,
+        )
+        self.response_started = True
+        status = self._head.status
+        if status < 200 or status in (204, 304):
+            self._with_body = False
+
+    def _send_body(self, body: bytes, more_body: bool) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            data = head.finish(
+                self._with_body, None if more_body else body, self.scope["http_version"] == "1.1"
+            )
+            self.keep_alive = head.keep_alive
+            self._chunked = head.chunked
+            self._length_left = head.content_length
+            if self.conn.access_log:
+                self._log_access(head.status)
+            if self._with_body and body:
+                body = self._frame(body, more_body)
+                if len(body) < _COPY_LIMIT:
+                    data += body
+                else:
+                    self.transport.write(data)
+                    data = body
+            elif self._chunked and not more_body:
+                data += _LAST_CHUNK
+            self.transport.write(data)
+        elif self._with_body and (body or (self._chunked and not more_body)):
+            self.transport.write(self._frame(body, more_body))
+        if not more_body:
+            if self._with_body and self._length_left:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self._complete()
+
+    def _frame(self, body: bytes, more_body: bool) -> bytes:
+        if self._chunked:
+            if not body:
+                return _LAST_CHUNK
+            framed = b"%x\r\n%b\r\n" % (len(body), body)
+            return framed if more_body else framed + _LAST_CHUNK
+        if self._length_left is not None:
+            self._length_left -= len(body)
+            if self._length_left < 0:
+                raise RuntimeError("Response content longer than Content-Length")
+        return body
+
+    def _complete(self) -> None:
+        self.response_complete = True
+        self._wake()
+        self.conn.response_done(self)
+
+    def _log_access(self, status: int) -> None:
+        scope = self.scope
+        self.conn.access_logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            get_client_addr(scope),
+            scope["method"],
+            get_path_with_query_string(scope),
+            scope["http_version"],
+            status,
+        )

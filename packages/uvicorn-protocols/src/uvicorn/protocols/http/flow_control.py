@@ -1,0 +1,72 @@
+"""Back-pressure between the socket and the app, in both directions.
+
+Reading: when the app lets request bodies pile up beyond ``HIGH_WATER_LIMIT`` the
+connection stops reading from the socket until the app catches up. Writing: when
+the transport's buffer is full, ``send()`` waits in :meth:`FlowControl.drain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+
+CLOSE_HEADER = (b"connection", b"close")
+
+#: Buffered request body bytes above which the connection stops reading.
+HIGH_WATER_LIMIT = 65536
+
+
+class FlowControl:
+    """Pause/resume state of one connection's transport."""
+
+    __slots__ = ("_is_writable_event", "_transport", "read_paused", "write_paused")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self.read_paused = False
+        self.write_paused = False
+        self._is_writable_event = asyncio.Event()
+        self._is_writable_event.set()
+
+    async def drain(self) -> None:
+        """Wait until the transport accepts writes again (or the connection is lost)."""
+        await self._is_writable_event.wait()
+
+    def pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.read_paused:
+            self.read_paused = False
+            self._transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        if not self.write_paused:
+            self.write_paused = True
+            self._is_writable_event.clear()
+
+    def resume_writing(self) -> None:
+        if self.write_paused:
+            self.write_paused = False
+            self._is_writable_event.set()
+
+
+async def service_unavailable(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """The app run instead of the real one when ``limit_concurrency`` is exceeded."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"19"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Service Unavailable"})

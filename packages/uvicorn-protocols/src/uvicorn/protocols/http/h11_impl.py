@@ -1,0 +1,98 @@
+"""HTTP/1.1 over h11: an adapter from h11's events to the shared connection.
+
+h11 is used only to read requests. It keeps one request per ``h11.Connection``,
+so after each request a fresh one takes over the unread bytes; responses are
+written by the shared cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING, Any
+
+import h11
+
+from uvicorn.protocols.http.connection import INVALID_REQUEST, HTTPConnection
+from uvicorn.protocols.http.cycle import RequestResponseCycle
+
+if TYPE_CHECKING:
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+__all__ = ["H11Protocol", "RequestResponseCycle"]
+
+# h11 lets most control characters through in header values; they never reach the app.
+_CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class H11Protocol(HTTPConnection):
+    """HTTP/1.1 with the pure-Python h11 parser."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._max_incomplete = config.h11_max_incomplete_event_size or config.limit_request_head_size
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_incomplete)
+        # How far the current message got, for the request-line and head limits.
+        self._message_bytes = 0
+        self._line_done = False
+
+    def _next_message(self, unread: bytes) -> None:
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_incomplete)
+        self._message_bytes = 0
+        self._line_done = False
+        if unread:
+            self._receive(unread)
+
+    def _receive(self, data: bytes) -> None:
+        self._message_bytes += len(data)
+        if not self._line_done and b"\n" in data:
+            self._line_done = True
+        self.conn.receive_data(data)
+
+    def _mid_head(self) -> bool:
+        return self._message_bytes > 0 and self.conn.their_state is h11.IDLE
+
+    def _feed(self, data: bytes) -> None:
+        self._receive(data)
+        while not self.transport.is_closing():
+            conn = self.conn
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                status = exc.error_status_hint if exc.error_status_hint in (400, 431, 501) else 400
+                self.reject(status, INVALID_REQUEST if status == 400 else "Request rejected.", str(exc))
+                return
+            event_type = type(event)
+            if event_type is h11.Request:
+                headers = list(event.headers)  # type: ignore[union-attr]
+                for name, value in headers:
+                    if _CONTROL_CHARACTER.search(value) is not None:
+                        self.reject(400, INVALID_REQUEST, f"control character in header {name.decode()!r}")
+                        return
+                self.on_request_head(
+                    event.method.decode("ascii"),  # type: ignore[union-attr]
+                    bytes(event.target),  # type: ignore[union-attr]
+                    event.http_version.decode("ascii"),  # type: ignore[union-attr]
+                    headers,
+                )
+                if self._upgrade_head is not None and not self.transport.is_closing():
+                    self.handoff_upgrade(conn.trailing_data[0])
+                    return
+            elif event_type is h11.Data:
+                self.on_request_body(bytes(event.data))  # type: ignore[union-attr]
+            elif event_type is h11.EndOfMessage:
+                self.on_request_complete()
+                self._next_message(conn.trailing_data[0])
+            elif event is h11.NEED_DATA:
+                if self._mid_head() and not self._line_done and self._message_bytes > self.limit_request_line:
+                    self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+                return
+            else:  # PAUSED or ConnectionClosed: nothing more to read as HTTP
+                return

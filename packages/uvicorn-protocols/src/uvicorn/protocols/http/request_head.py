@@ -1,0 +1,120 @@
+"""Checking a parsed request head (RFC 9112) and turning its target into ASGI path fields.
+
+Both parsers deliver the same thing: method, target, version and a header list
+with lowercased names. :func:`inspect_headers` makes one pass over the headers and
+collects everything the server itself needs from them.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+__all__ = ["HeadProblem", "RequestFacts", "decode_path", "inspect_headers", "split_target"]
+
+_HOST, _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _EXPECT, _UPGRADE = range(6)
+_SERVER_HEADERS = {
+    b"host": _HOST,
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"connection": _CONNECTION,
+    b"expect": _EXPECT,
+    b"upgrade": _UPGRADE,
+}
+
+
+class HeadProblem(Exception):
+    """A request head we refuse: ``status`` and a one-line ``message`` for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class RequestFacts:
+    """What the server needs to know from a request's headers."""
+
+    __slots__ = ("close", "expect_100", "upgrade", "upgrade_token")
+
+    def __init__(self) -> None:
+        self.close = False
+        self.expect_100 = False
+        self.upgrade: bytes | None = None  # the Upgrade header's value, lowercased
+        self.upgrade_token = False  # Connection lists "upgrade"
+
+
+def _tokens(value: bytes) -> list[bytes]:
+    return [token.strip() for token in value.lower().split(b",")]
+
+
+def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> RequestFacts:
+    """One pass over the request headers: framing sanity, Host rules, connection options."""
+    facts = RequestFacts()
+    hosts = 0
+    content_length = False
+    transfer_encoding: bytes | None = None
+    for name, value in headers:
+        kind = _SERVER_HEADERS.get(name)
+        if kind is None:
+            continue
+        if kind == _HOST:
+            hosts += 1
+        elif kind == _CONTENT_LENGTH:
+            content_length = True
+        elif kind == _TRANSFER_ENCODING:
+            transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
+        elif kind == _CONNECTION:
+            tokens = _tokens(value)
+            if b"close" in tokens:
+                facts.close = True
+            if b"upgrade" in tokens:
+                facts.upgrade_token = True
+        elif kind == _EXPECT:
+            facts.expect_100 = value.lower() == b"100-continue"
+        else:
+            facts.upgrade = value.lower().strip()
+
+    if http11 and hosts == 0:
+        raise HeadProblem(400, "Invalid HTTP request received: missing Host header.")
+    if hosts > 1:
+        raise HeadProblem(400, "Invalid HTTP request received: more than one Host header.")
+    if transfer_encoding is not None:
+        # RFC 9112 6.1: both framings at once is how request smuggling starts.
+        if content_length:
+            raise HeadProblem(
+                400, "Invalid HTTP request received: both Content-Length and Transfer-Encoding."
+            )
+        if _tokens(transfer_encoding) != [b"chunked"]:
+            raise HeadProblem(501, "Unsupported Transfer-Encoding: only chunked is implemented.")
+    if not http11:
+        facts.close = True  # no keep-alive for HTTP/1.0 clients, as upstream
+    return facts
+
+
+def split_target(target: bytes) -> tuple[bytes, bytes]:
+    """``(raw_path, query_string)`` of an origin-form or absolute-form request target."""
+    if target[:1] != b"/":
+        if target == b"*":
+            return b"*", b""
+        # absolute-form (RFC 9112 3.2.2): scheme "://" authority path-abempty [ "?" query ]
+        scheme_end = target.find(b"://")
+        if scheme_end <= 0 or not target[:scheme_end].isalpha():
+            raise HeadProblem(400, "Invalid HTTP request received: unsupported request target.")
+        path_start = target.find(b"/", scheme_end + 3)
+        query_start = target.find(b"?", scheme_end + 3)
+        if path_start == -1 or (query_start != -1 and query_start < path_start):
+            target = b"/" + (target[query_start:] if query_start != -1 else b"")
+        else:
+            target = target[path_start:]
+    raw_path, _, query = target.partition(b"?")
+    hash_at = query.find(b"#")
+    if hash_at != -1:
+        query = query[:hash_at]
+    return raw_path, query
+
+
+def decode_path(raw_path: bytes) -> str:
+    """Percent-decode a path and read it as UTF-8 (ASGI ``path``)."""
+    if b"%" not in raw_path and raw_path.isascii():
+        return raw_path.decode("ascii")
+    return urllib.parse.unquote_to_bytes(raw_path).decode("utf-8", "replace")

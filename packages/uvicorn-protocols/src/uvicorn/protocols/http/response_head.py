@@ -1,0 +1,181 @@
+"""Serialising response heads, for both parsers (h11 is used only to read requests).
+
+The app's headers are checked on the way out: a name that is not an RFC 9110 token,
+or a value holding CR, LF, NUL or another control character, is never written.
+Names are classified once and remembered, because an app sends the same few names
+on every response.
+"""
+
+from __future__ import annotations
+
+import http
+import re
+from collections.abc import Iterable
+
+__all__ = [
+    "STATUS_LINES",
+    "HeaderError",
+    "ResponseHead",
+    "error_response",
+    "serialize_default_headers",
+]
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        phrase = b""
+    return b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+
+
+#: ``b"HTTP/1.1 200 OK\r\n"`` and friends, for every status an app may send.
+STATUS_LINES: dict[int, bytes] = {status: _status_line(status) for status in range(100, 1000)}
+
+# RFC 9110 5.6.2: token = 1*tchar.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 5.5: field values are visible characters, SP, HTAB and obs-text.
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+# What a header name means to the server; learned once per distinct name.
+_ORDINARY, _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _DEFAULT_OVERRIDE = range(5)
+_SPECIAL_NAMES = {
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"connection": _CONNECTION,
+    b"server": _DEFAULT_OVERRIDE,
+    b"date": _DEFAULT_OVERRIDE,
+}
+_name_kinds: dict[bytes, int] = {}
+_NAME_CACHE_LIMIT = 4096
+
+
+class HeaderError(RuntimeError):
+    """The app sent a response header that must not be written."""
+
+
+def _classify(name: bytes) -> int:
+    kind = _name_kinds.get(name)
+    if kind is not None:
+        return kind
+    if not isinstance(name, bytes):
+        raise HeaderError(f"Response header names must be bytes, got {type(name).__name__}: {name!r}.")
+    if _TOKEN.fullmatch(name) is None:
+        raise HeaderError(f"Invalid response header name {name!r}: names must be HTTP tokens.")
+    kind = _SPECIAL_NAMES.get(name.lower(), _ORDINARY)
+    if len(_name_kinds) < _NAME_CACHE_LIMIT:
+        _name_kinds[name] = kind
+    return kind
+
+
+def _tokens(value: bytes) -> list[bytes]:
+    return [token.strip() for token in value.lower().split(b",")]
+
+
+class ResponseHead:
+    """A validated response head and the framing it implies.
+
+    ``data`` is the serialised head, ready to write once the framing for a body
+    without ``content-length`` is known (see :meth:`finish`).
+    """
+
+    __slots__ = ("chunked", "connection", "content_length", "data", "keep_alive", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Iterable[tuple[bytes, bytes]],
+        default_headers: bytes,
+        default_headers_list: list[tuple[bytes, bytes]],
+        keep_alive: bool,
+    ) -> None:
+        if type(status) is not int or not 100 <= status <= 999:
+            raise HeaderError(f"Invalid response status {status!r}: it must be an integer from 100 to 999.")
+        self.status = status
+        self.keep_alive = keep_alive
+        self.content_length: int | None = None
+        self.chunked = False
+        # The app's connection tokens; written by finish() as the one connection header.
+        self.connection: bytes | None = None
+        overridden: set[bytes] | None = None
+        parts = [STATUS_LINES[status], default_headers]
+        for name, value in headers:
+            kind = _classify(name)
+            if not isinstance(value, bytes):
+                raise HeaderError(
+                    f"Response header values must be bytes, got {type(value).__name__} for {name!r}."
+                )
+            if _BAD_VALUE.search(value) is not None:
+                raise HeaderError(
+                    f"Invalid value for response header {name!r}: {value!r} holds a control character."
+                )
+            if kind:
+                if kind == _CONTENT_LENGTH:
+                    try:
+                        length = int(value)
+                    except ValueError:
+                        raise HeaderError(f"Invalid content-length response header: {value!r}.") from None
+                    if length < 0 or (self.content_length is not None and length != self.content_length):
+                        raise HeaderError(f"Invalid content-length response header: {value!r}.")
+                    self.content_length = length
+                elif kind == _TRANSFER_ENCODING:
+                    # The server owns transfer codings (ASGI): the app's header is dropped
+                    # and the body framed from content-length or chunked by us.
+                    continue
+                elif kind == _CONNECTION:
+                    self.connection = value if self.connection is None else self.connection + b", " + value
+                    if b"close" in _tokens(value):
+                        self.keep_alive = False
+                    continue
+                else:
+                    overridden = overridden or set()
+                    overridden.add(name.lower())
+            parts += (name, b": ", value, b"\r\n")
+        if overridden:
+            parts[1] = serialize_default_headers(
+                [(n, v) for n, v in default_headers_list if n not in overridden]
+            )
+        self.data = b"".join(parts)
+
+    def finish(self, has_body: bool, single_body: bytes | None, http11: bool) -> bytes:
+        """Complete the head with framing headers and the blank line.
+
+        ``single_body`` is the whole body when the app sent it in one message (so a
+        ``content-length`` can be given instead of chunking); ``has_body`` is false
+        for HEAD requests and bodiless statuses.
+        """
+        extra = b""
+        if self.content_length is None and has_body:
+            if single_body is not None:
+                self.content_length = len(single_body)
+                extra = b"content-length: %d\r\n" % self.content_length
+            elif http11:
+                self.chunked = True
+                extra = b"transfer-encoding: chunked\r\n"
+            else:
+                self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
+        connection = self.connection
+        if not self.keep_alive and (connection is None or b"close" not in _tokens(connection)):
+            connection = b"close" if connection is None else connection + b", close"
+        if connection is not None:
+            extra += b"connection: " + connection + b"\r\n"
+        return self.data + extra + b"\r\n"
+
+
+def serialize_default_headers(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The server-wide headers (``server``, ``date``, ``--header``) as one block of bytes."""
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
+def error_response(status: int, message: str) -> bytes:
+    """A complete plain-text response that closes the connection, for requests we refuse."""
+    body = message.encode("utf-8")
+    return b"".join(
+        [
+            STATUS_LINES[status],
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
