@@ -15,7 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUR_PACKAGES = ("uvicorn-core", "uvicorn-protocols", "uvicorn-middleware", "uvicorn-cli", "uvicorn-worker")
-PYPROJECTS = [ROOT / "pyproject.toml", *(ROOT / "packages" / name / "pyproject.toml" for name in OUR_PACKAGES)]
+PYPROJECTS = [ROOT / "pyproject.toml"] + [
+    ROOT / "packages" / name / "pyproject.toml" for name in OUR_PACKAGES
+]
 CORE_INIT = ROOT / "packages" / "uvicorn-core" / "src" / "uvicorn" / "__init__.py"
 
 _PROJECT_VERSION = re.compile(r'^version = "[^"]*"$', re.MULTILINE)
