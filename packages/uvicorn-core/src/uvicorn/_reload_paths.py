@@ -36,7 +36,9 @@ def _normalize_dirs(dirs: list[str] | str | None) -> list[str]:
     return list(dict.fromkeys(dirs))
 
 
-def resolve_reload_patterns(patterns_list: list[str], directories_list: list[str]) -> tuple[list[str], list[Path]]:
+def resolve_reload_patterns(
+    patterns_list: list[str], directories_list: list[str]
+) -> tuple[list[str], list[Path]]:
     """Split user patterns into globs and directories; return (patterns, unique directories).
 
     A pattern naming an existing directory counts as a directory. Glob patterns
@@ -90,9 +92,7 @@ class ReloadPaths:
         include_patterns, watch_dirs = resolve_reload_patterns(_normalize_dirs(includes), given_dirs)
         exclude_patterns, exclude_dirs = resolve_reload_patterns(_normalize_dirs(excludes), [])
 
-        watch_dirs = [
-            d for d in watch_dirs if not any(x == d or x in d.parents for x in exclude_dirs)
-        ]
+        watch_dirs = [d for d in watch_dirs if not any(x == d or x in d.parents for x in exclude_dirs)]
         include_patterns = [p for p in include_patterns if p not in exclude_patterns]
 
         if not watch_dirs:
@@ -104,4 +104,6 @@ class ReloadPaths:
                 )
             watch_dirs = [Path.cwd()]
         logger.info("Will watch for changes in these directories: %s", sorted(map(str, watch_dirs)))
-        return cls(dirs=watch_dirs, dirs_excludes=exclude_dirs, includes=include_patterns, excludes=exclude_patterns)
+        return cls(
+            dirs=watch_dirs, dirs_excludes=exclude_dirs, includes=include_patterns, excludes=exclude_patterns
+        )

@@ -1,34 +1,32 @@
 """``Config``: every server option in one object, and ``load()`` which resolves them.
 
-Constructing a ``Config`` only records options (and configures logging, as
-upstream does). ``load()`` imports the app and the protocol classes, wraps the
-app in the middleware the options ask for, and builds the TLS context; any
-mistake there is reported as one log line and exits with ``STARTUP_FAILURE``.
+Constructing a ``Config`` records the options, configures logging and loads
+the ``env_file`` (as upstream does). ``load()`` checks the option values,
+imports the app and the protocol classes, wraps the app in the middleware the
+options ask for and builds the TLS context. Any mistake is reported as one log
+line naming the option, and the process exits with ``STARTUP_FAILURE`` (3).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import socket
 import ssl
-import sys
 from collections.abc import Awaitable, Callable
 from configparser import RawConfigParser
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn
+from typing import IO, TYPE_CHECKING, Any, Literal
 
+from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
 from uvicorn._binding import bind_listening_socket
+from uvicorn._option_checks import check_option_values
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
-from uvicorn._tls import create_ssl_context
+from uvicorn._startup import STARTUP_FAILURE, startup_failure
+from uvicorn._tls import build_ssl_context, create_ssl_context
 from uvicorn.importer import ImportFromStringError, import_from_string
 from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL, apply_log_config
-from uvicorn.middleware.asgi2 import ASGI2Middleware
-from uvicorn.middleware.message_logger import MessageLoggerMiddleware
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from uvicorn.middleware.wsgi import WSGIMiddleware
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGIApplication
@@ -49,6 +47,7 @@ __all__ = [
     "InterfaceType",
     "LifespanType",
     "LoopFactoryType",
+    "UvicornDeprecationWarning",
     "WSProtocolType",
     "_normalize_dirs",
     "create_ssl_context",
@@ -61,9 +60,6 @@ WSProtocolType = Literal["auto", "none", "websockets", "websockets-sansio", "wsp
 LifespanType = Literal["auto", "on", "off"]
 LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
 InterfaceType = Literal["auto", "asgi3", "asgi2", "wsgi"]
-
-#: Exit code of a process that could not start serving (bad app, bind, TLS, lifespan).
-STARTUP_FAILURE = 3
 
 HTTP_PROTOCOLS: dict[str, str] = {
     "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
@@ -94,10 +90,8 @@ SSL_PROTOCOL_VERSION: int = ssl.PROTOCOL_TLS_SERVER
 logger = logging.getLogger("uvicorn.error")
 
 
-def _startup_failure(message: str, *args: object) -> NoReturn:
-    """Report a mistake in the options as one log line and stop with ``STARTUP_FAILURE``."""
-    logger.error(message, *args)
-    sys.exit(STARTUP_FAILURE)
+class UvicornDeprecationWarning(UserWarning):
+    """Warns of a deprecated uvicorn feature; a ``UserWarning`` so it shows without ``-W`` flags."""
 
 
 class Config:
@@ -105,7 +99,7 @@ class Config:
 
     After :meth:`load`, ``loaded_app`` is the app wrapped in its middleware and
     ``http_protocol_class`` / ``ws_protocol_class`` / ``lifespan_class`` are the
-    classes the server will instantiate.
+    classes the server will instantiate. docs/settings.md describes every option.
     """
 
     def __init__(
@@ -117,6 +111,7 @@ class Config:
         fd: int | None = None,
         loop: LoopFactoryType | str = "auto",
         http: type[asyncio.Protocol] | HTTPProtocolType | str = "auto",
+        http2: bool = False,
         ws: type[asyncio.Protocol] | WSProtocolType | str = "auto",
         ws_max_size: int = 16 * 1024 * 1024,
         ws_max_queue: int = 32,
@@ -125,7 +120,12 @@ class Config:
         ws_per_message_deflate: bool = True,
         lifespan: LifespanType = "auto",
         env_file: str | os.PathLike[str] | None = None,
-        log_config: dict[str, Any] | str | os.PathLike[str] | RawConfigParser | IO[Any] | None = LOGGING_CONFIG,
+        log_config: dict[str, Any]
+        | str
+        | os.PathLike[str]
+        | RawConfigParser
+        | IO[Any]
+        | None = LOGGING_CONFIG,
         log_level: str | int | None = None,
         access_log: bool = True,
         use_colors: bool | None = None,
@@ -156,7 +156,7 @@ class Config:
         ssl_version: int = SSL_PROTOCOL_VERSION,
         ssl_cert_reqs: int = ssl.CERT_NONE,
         ssl_ca_certs: str | os.PathLike[str] | None = None,
-        ssl_ciphers: str = "TLSv1",
+        ssl_ciphers: str | None = None,
         ssl_context_factory: Callable[[Config, Callable[[], ssl.SSLContext]], ssl.SSLContext] | None = None,
         headers: list[tuple[str, str]] | None = None,
         factory: bool = False,
@@ -179,6 +179,7 @@ class Config:
         self.fd = fd
         self.loop = loop
         self.http = http
+        self.http2 = http2
         self.ws = ws
         self.ws_max_size = ws_max_size
         self.ws_max_queue = ws_max_queue
@@ -247,11 +248,11 @@ class Config:
         self.env_file = env_file
 
         if workers is None and "WEB_CONCURRENCY" in os.environ:
-            self.workers = int(os.environ["WEB_CONCURRENCY"])
+            self.workers = _int_from_environment("WEB_CONCURRENCY", "workers")
 
         self.forwarded_allow_ips: list[str] | str
         if forwarded_allow_ips is None:
-            self.forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+            self.forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
         else:
             self.forwarded_allow_ips = forwarded_allow_ips
 
@@ -284,9 +285,10 @@ class Config:
 
     def configure_logging(self) -> None:
         """Apply ``log_config``, then ``log_level`` and ``access_log`` on uvicorn's loggers."""
-        apply_log_config(self.log_config, self.use_colors)
+        # ``open`` is passed from here so tests that patch ``uvicorn.config.open`` see the read.
+        apply_log_config(self.log_config, self.use_colors, open_file=open)
         if self.log_level is not None:
-            level = LOG_LEVELS[self.log_level] if isinstance(self.log_level, str) else self.log_level
+            level = self._numeric_log_level(self.log_level)
             for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
                 logging.getLogger(name).setLevel(level)
         if self.access_log is False:
@@ -294,88 +296,82 @@ class Config:
             access_logger.handlers = []
             access_logger.propagate = False
 
+    @staticmethod
+    def _numeric_log_level(log_level: str | int) -> int:
+        if isinstance(log_level, int):
+            return log_level
+        level = LOG_LEVELS.get(str(log_level).lower())
+        if level is None:
+            startup_failure(
+                "Invalid value for 'log_level' (--log-level): %r. Use one of %s.",
+                log_level,
+                ", ".join(LOG_LEVELS),
+            )
+        return level
+
     def _load_env_file(self, env_file: str | os.PathLike[str]) -> None:
+        if not os.path.isfile(env_file):
+            startup_failure(
+                "Invalid value for 'env_file' (--env-file): no such file: %r.", os.fspath(env_file)
+            )
         try:
             from dotenv import load_dotenv
         except ImportError:
-            _startup_failure(
+            startup_failure(
                 "env_file=%r needs python-dotenv: pip install python-dotenv (or 'uvicorn[standard]').",
-                str(env_file),
+                os.fspath(env_file),
             )
         logger.info("Loading environment from '%s'", env_file)
         load_dotenv(dotenv_path=env_file)
 
     def load(self) -> None:
-        """Import and wrap the app, resolve the protocol classes, build the TLS context."""
+        """Check the options, import and wrap the app, resolve the protocol classes, build TLS."""
         assert not self.loaded
-        self._check_limits()
+        check_option_values(self)
+        if self.http2:
+            startup_failure(
+                "Invalid value for 'http2' (--http2): HTTP/2 requires the 'zttp' HTTP protocol, "
+                "which this uvicorn does not include. Remove the option to serve HTTP/1.1."
+            )
 
-        if self.is_ssl:
-            self.ssl = self._build_ssl_context()
-
-        encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers]
-        if self.server_header and b"server" not in dict(encoded):
-            encoded.insert(0, (b"server", b"uvicorn"))
-        self.encoded_headers = encoded
-
-        self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class("http", self.http, HTTP_PROTOCOLS)
+        self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
+            "http", self.http, HTTP_PROTOCOLS
+        )
         self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
         self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
 
-        self.loaded_app = self.load_app()
-        self._detect_interface()
-        self.loaded_app = self._wrap_app(self.loaded_app)
+        if self.is_ssl:
+            self.ssl = build_ssl_context(self)
+        self.encoded_headers = self._encode_headers()
+
+        app = call_factory(self.load_app(), self.factory)
+        if self.interface == "auto":
+            self.interface = detect_interface(app)
+        if self.interface == "wsgi":
+            self.ws_protocol_class = None  # a WSGI app cannot speak WebSocket
+        self.loaded_app = wrap_app(app, self)
         self.loaded = True
 
     def load_app(self) -> Any:
-        """Import ``app`` (or take it as given) and call it when ``factory`` is set."""
+        """Import ``app`` when it is an import string (else return it as given); exits on failure.
+
+        Only imports: :meth:`load` calls a factory. ``uvicorn.run`` calls this early
+        so a bad import string fails before any event loop or worker starts.
+        """
+        return import_app(self.app)
+
+    def _encode_headers(self) -> list[tuple[bytes, bytes]]:
         try:
-            app = import_from_string(self.app)
-        except ImportFromStringError as exc:
-            _startup_failure("Error loading ASGI app. %s", exc)
-
-        # As upstream: anything callable without arguments is an app factory. An ASGI
-        # app itself needs (scope, receive, send), so calling it raises TypeError.
-        try:
-            built = app()
-        except TypeError as exc:
-            if self.factory:
-                _startup_failure("Error loading ASGI app factory: %s", exc)
-            return app
-        if not self.factory:
-            logger.warning(
-                "ASGI app factory detected. Using it, but please consider setting the --factory flag explicitly."
+            encoded = [
+                (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers
+            ]
+        except (AttributeError, UnicodeEncodeError, ValueError) as exc:
+            startup_failure(
+                "Invalid value for 'headers' (--header): %s. Give (name, value) string pairs in Latin-1.", exc
             )
-        return built
-
-    def _detect_interface(self) -> None:
-        if self.interface != "auto":
-            return
-        app = self.loaded_app
-        if inspect.isclass(app):
-            asgi3 = hasattr(app, "__await__")
-        elif inspect.isfunction(app):
-            asgi3 = inspect.iscoroutinefunction(app)
-        else:
-            asgi3 = inspect.iscoroutinefunction(getattr(app, "__call__", None))  # noqa: B004
-        self.interface = "asgi3" if asgi3 else "asgi2"
-
-    def _wrap_app(self, app: Any) -> Any:
-        if self.interface == "wsgi":
-            app = WSGIMiddleware(app)
-            self.ws_protocol_class = None
-        elif self.interface == "asgi2":
-            app = ASGI2Middleware(app)
-        if logger.getEffectiveLevel() <= TRACE_LOG_LEVEL:
-            app = MessageLoggerMiddleware(app)
-        if self.proxy_headers:
-            app = ProxyHeadersMiddleware(
-                app,
-                trusted_hosts=self.forwarded_allow_ips,
-                forwarded=self.proxy_forwarded,
-                x_forwarded_host=self.proxy_x_forwarded_host,
-            )
-        return app
+        if self.server_header and b"server" not in dict(encoded):
+            encoded.insert(0, (b"server", b"uvicorn"))
+        return encoded
 
     def _resolve_class(self, option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
         if not isinstance(value, str):
@@ -384,90 +380,45 @@ class Config:
         if target is None or (value not in choices and ":" not in value):
             expected = ", ".join(repr(name) for name in choices)
             more = ' or an import string "module:Class"' if free else ""
-            _startup_failure("Invalid value for '%s': %r. Use one of %s%s.", option, value, expected, more)
+            startup_failure(
+                "Invalid value for '%s' (--%s): %r. Use one of %s%s.", option, option, value, expected, more
+            )
         try:
             return import_from_string(target)
         except ImportFromStringError as exc:
-            _startup_failure("Invalid value for '%s': %s", option, exc)
+            startup_failure("Invalid value for '%s' (--%s): %s", option, option, exc)
         except ImportError as exc:
-            _startup_failure("'%s=%s' needs a library that is not installed: %s", option, value, exc)
+            startup_failure("'%s=%s' needs a library that is not installed: %s", option, value, exc)
 
     def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
         if self.ws == "none":
             return None
-        if isinstance(self.ws, str) and self.ws not in WS_PROTOCOLS and ":" not in self.ws:
-            self._resolve_class("ws", self.ws, WS_PROTOCOLS)  # reports the bad value and exits
         resolved: type[asyncio.Protocol] | None = self._resolve_class("ws", self.ws, WS_PROTOCOLS)
         return resolved
-
-    def _check_limits(self) -> None:
-        """Reject option values that cannot work, naming the option and what would."""
-        positive = {
-            "limit_concurrency": self.limit_concurrency,
-            "limit_max_requests": self.limit_max_requests,
-            "backlog": self.backlog,
-            "ws_max_size": self.ws_max_size,
-            "ws_max_queue": self.ws_max_queue,
-            "limit_request_line": self.limit_request_line,
-            "limit_request_fields": self.limit_request_fields,
-            "limit_request_head_size": self.limit_request_head_size,
-            "timeout_request_head": self.timeout_request_head,
-        }
-        for option, value in positive.items():
-            if value is not None and value <= 0:
-                _startup_failure("Invalid value for '%s': %r. It must be a positive number.", option, value)
-        non_negative = {
-            "timeout_keep_alive": self.timeout_keep_alive,
-            "timeout_graceful_shutdown": self.timeout_graceful_shutdown,
-            "limit_max_requests_jitter": self.limit_max_requests_jitter,
-        }
-        for option, value in non_negative.items():
-            if value is not None and value < 0:
-                _startup_failure("Invalid value for '%s': %r. It must be zero or more.", option, value)
-        if self.interface not in INTERFACES:
-            _startup_failure(
-                "Invalid value for 'interface': %r. Use one of %s.", self.interface, ", ".join(INTERFACES)
-            )
-
-    def _build_ssl_context(self) -> ssl.SSLContext:
-        def default_context() -> ssl.SSLContext:
-            if self.ssl_certfile is None:
-                _startup_failure("TLS needs a certificate: set ssl_certfile (--ssl-certfile) as well.")
-            return create_ssl_context(
-                certfile=self.ssl_certfile,
-                keyfile=self.ssl_keyfile,
-                password=self.ssl_keyfile_password,
-                ssl_version=self.ssl_version,
-                cert_reqs=self.ssl_cert_reqs,
-                ca_certs=self.ssl_ca_certs,
-                ciphers=self.ssl_ciphers,
-            )
-
-        if self.ssl_context_factory is None:
-            return default_context()
-        context = self.ssl_context_factory(self, default_context)
-        if not isinstance(context, ssl.SSLContext):
-            _startup_failure(
-                "ssl_context_factory must return an ssl.SSLContext, it returned %s.", type(context).__name__
-            )
-        return context
 
     # ------------------------------------------------------------ event loop and sockets
 
     def setup_event_loop(self) -> None:
         """Removed upstream in 0.36 in favour of :meth:`get_loop_factory`; kept to say so."""
         raise AttributeError(
-            "Config.setup_event_loop() was replaced by Config.get_loop_factory(): "
-            "pass the factory it returns to asyncio.Runner(loop_factory=...)."
+            "The `setup_event_loop` method was replaced by `get_loop_factory` in uvicorn 0.36.0. "
+            "Pass the factory it returns to asyncio.Runner(loop_factory=...)."
         )
 
     def get_loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         """The event loop factory for ``loop``, or None for ``"none"`` (use the running policy)."""
         if self.loop not in LOOP_FACTORIES:
+            if ":" not in self.loop:
+                startup_failure(
+                    "Invalid value for 'loop' (--loop): %r. Use one of %s or an import string %s.",
+                    self.loop,
+                    ", ".join(repr(name) for name in LOOP_FACTORIES),
+                    '"module:factory"',
+                )
             try:
                 custom: Callable[[], asyncio.AbstractEventLoop] = import_from_string(self.loop)
             except ImportFromStringError as exc:
-                _startup_failure("Error loading custom loop setup function. %s", exc)
+                startup_failure("Error loading custom loop setup function. %s", exc)
             return custom
         target = LOOP_FACTORIES[self.loop]
         if target is None:
@@ -475,7 +426,11 @@ class Config:
         try:
             setup = import_from_string(target)
         except ImportError as exc:
-            _startup_failure("loop=%r is not available: %s. Install it or use loop='asyncio'.", self.loop, exc)
+            startup_failure(
+                "Invalid value for 'loop' (--loop): %r is not available (%s). Install it or use 'asyncio'.",
+                self.loop,
+                exc,
+            )
         factory: Callable[[], asyncio.AbstractEventLoop] = setup(use_subprocess=self.use_subprocess)
         return factory
 
@@ -483,3 +438,15 @@ class Config:
         """Bind the listening socket for ``uds``, ``fd`` or ``host``/``port`` and log where we listen."""
         return bind_listening_socket(self)
 
+
+def _int_from_environment(variable: str, option: str) -> int:
+    value = os.environ[variable]
+    try:
+        return int(value)
+    except ValueError:
+        startup_failure(
+            "Invalid value for environment variable %s: %r. It sets '%s' and must be an integer.",
+            variable,
+            value,
+            option,
+        )

@@ -1,0 +1,217 @@
+"""``uvicorn.run()``: build a ``Config`` and serve it, in this process or under a supervisor.
+
+``reload=True`` and ``workers > 1`` need the supervisors of uvicorn-cli, which
+are imported only then: uvicorn-core never needs uvicorn-cli otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import sys
+from collections.abc import Callable
+from configparser import RawConfigParser
+from typing import IO, TYPE_CHECKING, Any
+
+from uvicorn._startup import STARTUP_FAILURE, startup_failure
+from uvicorn.config import (
+    SSL_PROTOCOL_VERSION,
+    Config,
+    HTTPProtocolType,
+    InterfaceType,
+    LifespanType,
+    LoopFactoryType,
+    WSProtocolType,
+)
+from uvicorn.logging import LOGGING_CONFIG
+from uvicorn.server import Server
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGIApplication
+
+__all__ = ["run"]
+
+logger = logging.getLogger("uvicorn.error")
+
+
+def run(
+    app: ASGIApplication | Callable[..., Any] | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    uds: str | None = None,
+    fd: int | None = None,
+    loop: LoopFactoryType | str = "auto",
+    http: type[asyncio.Protocol] | HTTPProtocolType | str = "auto",
+    http2: bool = False,
+    ws: type[asyncio.Protocol] | WSProtocolType | str = "auto",
+    ws_max_size: int = 16 * 1024 * 1024,
+    ws_max_queue: int = 32,
+    ws_ping_interval: float | None = 20.0,
+    ws_ping_timeout: float | None = 20.0,
+    ws_per_message_deflate: bool = True,
+    lifespan: LifespanType = "auto",
+    interface: InterfaceType = "auto",
+    reload: bool = False,
+    reload_dirs: list[str] | str | None = None,
+    reload_includes: list[str] | str | None = None,
+    reload_excludes: list[str] | str | None = None,
+    reload_delay: float = 0.25,
+    workers: int | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    log_config: dict[str, Any] | str | os.PathLike[str] | RawConfigParser | IO[Any] | None = LOGGING_CONFIG,
+    log_level: str | int | None = None,
+    access_log: bool = True,
+    proxy_headers: bool = True,
+    server_header: bool = True,
+    date_header: bool = True,
+    forwarded_allow_ips: list[str] | str | None = None,
+    root_path: str = "",
+    limit_concurrency: int | None = None,
+    backlog: int = 2048,
+    limit_max_requests: int | None = None,
+    limit_max_requests_jitter: int = 0,
+    timeout_keep_alive: int = 5,
+    timeout_graceful_shutdown: int | None = None,
+    timeout_worker_healthcheck: int = 5,
+    ssl_keyfile: str | os.PathLike[str] | None = None,
+    ssl_certfile: str | os.PathLike[str] | None = None,
+    ssl_keyfile_password: str | None = None,
+    ssl_version: int = SSL_PROTOCOL_VERSION,
+    ssl_cert_reqs: int = ssl.CERT_NONE,
+    ssl_ca_certs: str | os.PathLike[str] | None = None,
+    ssl_ciphers: str | None = None,
+    ssl_context_factory: Callable[[Config, Callable[[], ssl.SSLContext]], ssl.SSLContext] | None = None,
+    headers: list[tuple[str, str]] | None = None,
+    use_colors: bool | None = None,
+    app_dir: str | None = None,
+    factory: bool = False,
+    h11_max_incomplete_event_size: int | None = None,
+    reset_contextvars: bool = False,
+    # Beyond upstream (see Config).
+    limit_request_line: int = 8190,
+    limit_request_fields: int = 100,
+    limit_request_head_size: int = 128 * 1024,
+    timeout_request_head: float = 10.0,
+    proxy_forwarded: bool = False,
+    proxy_x_forwarded_host: bool = False,
+) -> None:
+    """Serve ``app`` until interrupted; the options are :class:`Config`'s, plus ``app_dir``.
+
+    ``app_dir`` is put first on ``sys.path`` before the app is imported. With
+    ``reload`` or ``workers > 1`` the app must be an import string (each server
+    process imports it); otherwise the app is imported here, before any event
+    loop starts, so a wrong import string fails at once. Exits with code 3 when
+    the server could not start.
+    """
+    if app_dir is not None:
+        sys.path.insert(0, app_dir)
+
+    config = Config(
+        app,
+        host=host,
+        port=port,
+        uds=uds,
+        fd=fd,
+        loop=loop,
+        http=http,
+        http2=http2,
+        ws=ws,
+        ws_max_size=ws_max_size,
+        ws_max_queue=ws_max_queue,
+        ws_ping_interval=ws_ping_interval,
+        ws_ping_timeout=ws_ping_timeout,
+        ws_per_message_deflate=ws_per_message_deflate,
+        lifespan=lifespan,
+        interface=interface,
+        reload=reload,
+        reload_dirs=reload_dirs,
+        reload_includes=reload_includes,
+        reload_excludes=reload_excludes,
+        reload_delay=reload_delay,
+        workers=workers,
+        env_file=env_file,
+        log_config=log_config,
+        log_level=log_level,
+        access_log=access_log,
+        proxy_headers=proxy_headers,
+        server_header=server_header,
+        date_header=date_header,
+        forwarded_allow_ips=forwarded_allow_ips,
+        root_path=root_path,
+        limit_concurrency=limit_concurrency,
+        backlog=backlog,
+        limit_max_requests=limit_max_requests,
+        limit_max_requests_jitter=limit_max_requests_jitter,
+        timeout_keep_alive=timeout_keep_alive,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+        timeout_worker_healthcheck=timeout_worker_healthcheck,
+        ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile_password=ssl_keyfile_password,
+        ssl_version=ssl_version,
+        ssl_cert_reqs=ssl_cert_reqs,
+        ssl_ca_certs=ssl_ca_certs,
+        ssl_ciphers=ssl_ciphers,
+        ssl_context_factory=ssl_context_factory,
+        headers=headers,
+        use_colors=use_colors,
+        factory=factory,
+        h11_max_incomplete_event_size=h11_max_incomplete_event_size,
+        reset_contextvars=reset_contextvars,
+        limit_request_line=limit_request_line,
+        limit_request_fields=limit_request_fields,
+        limit_request_head_size=limit_request_head_size,
+        timeout_request_head=timeout_request_head,
+        proxy_forwarded=proxy_forwarded,
+        proxy_x_forwarded_host=proxy_x_forwarded_host,
+    )
+    supervised = config.reload or config.workers > 1
+    if supervised and not isinstance(app, str):
+        logger.warning("You must pass the application as an import string to enable 'reload' or 'workers'.")
+        sys.exit(STARTUP_FAILURE)
+    if not supervised:
+        # Import now: an app module that runs its own event loop at import time must
+        # not be imported inside ours. (Worker processes import the app themselves.)
+        config.load_app()
+
+    server = Server(config=config)
+    try:
+        if config.should_reload:
+            change_reload = _supervisor("ChangeReload")
+            change_reload(config, target=server.run, sockets=[config.bind_socket()]).run()
+        elif config.workers > 1:
+            multiprocess = _supervisor("Multiprocess")
+            multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass  # Ctrl+C after a graceful shutdown, re-raised by Server.capture_signals
+    finally:
+        if config.uds and os.path.exists(config.uds):
+            os.remove(config.uds)
+
+    if not server.started and not config.should_reload and config.workers == 1:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _supervisor(name: str) -> Any:
+    """``uvicorn.supervisors.<name>`` from uvicorn-cli, or one line saying how to install it."""
+    try:
+        from uvicorn import supervisors
+    except ImportError as exc:
+        if exc.name not in ("uvicorn.supervisors", "uvicorn"):
+            raise  # uvicorn-cli is there but something it imports is not: show that
+        startup_failure(
+            "'reload' and 'workers' need the uvicorn-cli package: pip install uvicorn-cli (or uvicorn)."
+        )
+    supervisor = getattr(supervisors, name, None)
+    if supervisor is None:
+        startup_failure(
+            "'reload' and 'workers' need uvicorn.supervisors.%s from uvicorn-cli; "
+            "reinstall it: pip install --force-reinstall uvicorn-cli.",
+            name,
+        )
+    return supervisor

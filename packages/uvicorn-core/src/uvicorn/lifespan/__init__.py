@@ -1,0 +1,1 @@
+"""The ASGI lifespan protocol: ``on`` (also used for ``auto``) and ``off``."""

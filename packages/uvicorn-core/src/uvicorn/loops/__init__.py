@@ -1,0 +1,1 @@
+"""Event loop factories for ``Config(loop=...)``: ``auto``, ``asyncio`` and ``uvloop``."""

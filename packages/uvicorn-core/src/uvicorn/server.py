@@ -1,0 +1,316 @@
+"""``Server``: run a loaded ``Config`` — lifespan, listening sockets, the once-a-second tick, shutdown.
+
+The life of a server: load the config, start the lifespan, listen, tick every
+0.1 s until asked to exit (signal, ``should_exit``, request limit), then stop
+accepting, let connections finish (bounded by ``timeout_graceful_shutdown``)
+and run the lifespan shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from email.utils import formatdate
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from uvicorn._ansi import style
+from uvicorn._binding import adopt_fd, bind_error_hint, log_running_on
+from uvicorn._compat import asyncio_run
+from uvicorn._startup import STARTUP_FAILURE
+
+if TYPE_CHECKING:
+    from uvicorn.config import Config
+
+__all__ = ["HANDLED_SIGNALS", "Server", "ServerState"]
+
+HANDLED_SIGNALS: tuple[signal.Signals, ...] = (
+    signal.SIGINT,  # Ctrl+C
+    signal.SIGTERM,  # kill <pid>, container stop
+)
+if sys.platform == "win32":  # pragma: no cover
+    HANDLED_SIGNALS += (signal.SIGBREAK,)  # Ctrl+Break
+
+logger = logging.getLogger("uvicorn.error")
+
+# main_loop wakes this often; the default headers and callback_notify run every _TICKS_PER_SECOND.
+_TICK_SECONDS = 0.1
+_TICKS_PER_SECOND = 10
+
+
+class Connection(Protocol):
+    """What the server needs from a protocol instance in ``ServerState.connections``."""
+
+    def shutdown(self) -> None:
+        """Close once the request in flight (if any) is answered."""
+
+
+class ServerState:
+    """State shared by the server and every connection it serves.
+
+    ``default_headers`` is replaced by a new list once a second (never mutated),
+    so a protocol may cache work keyed on the list's identity.
+    """
+
+    def __init__(self) -> None:
+        self.total_requests = 0
+        self.connections: set[Connection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.default_headers: list[tuple[bytes, bytes]] = []
+
+
+class Server:
+    """Serves one ``Config`` in the current process: :meth:`run` (blocking) or ``await`` :meth:`serve`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.server_state = ServerState()
+
+        self.started = False
+        self.should_exit = False
+        self.force_exit = False
+        self.last_notified = 0.0
+
+        self.servers: list[asyncio.Server] = []
+        self._captured_signals: list[int] = []
+        # Set once the server listens (after lifespan startup); tests await it instead of polling.
+        self._startup_complete = asyncio.Event()
+
+    @functools.cached_property
+    def limit_max_requests(self) -> int | None:
+        """``limit_max_requests`` plus a random jitter (drawn once), so workers do not restart together."""
+        if self.config.limit_max_requests is None:
+            return None
+        return self.config.limit_max_requests + random.randint(0, self.config.limit_max_requests_jitter)
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until told to stop, in a new event loop from ``config.loop``."""
+        return asyncio_run(self.serve(sockets=sockets), loop_factory=self.config.get_loop_factory())
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve in the running event loop, handling SIGINT/SIGTERM when on the main thread."""
+        with self.capture_signals():
+            await self._serve(sockets)
+
+    async def _serve(self, sockets: list[socket.socket] | None = None) -> None:
+        process_id = os.getpid()
+        config = self.config
+        if not config.loaded:
+            config.load()
+        self.lifespan = config.lifespan_class(config)
+
+        logger.info(
+            "Started server process [%d]",
+            process_id,
+            extra={"color_message": "Started server process [" + style("%d", fg="cyan") + "]"},
+        )
+        await self.startup(sockets=sockets)
+        if not self.should_exit:
+            await self.main_loop()
+        if self.started:
+            await self.shutdown(sockets=sockets)
+            logger.info(
+                "Finished server process [%d]",
+                process_id,
+                extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
+            )
+
+    # ------------------------------------------------------------ startup
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Run the lifespan startup, then listen on ``sockets``, ``fd``, ``uds`` or host/port.
+
+        A failed lifespan startup or bind exits with ``STARTUP_FAILURE``.
+        """
+        await self.lifespan.startup()
+        if self.lifespan.should_exit:
+            sys.exit(STARTUP_FAILURE)  # lifespan has logged why
+
+        config = self.config
+        # Connections accepted before the first tick must get the default headers too.
+        self._refresh_default_headers()
+        # Protocols take these keywords (docs/architecture.md); asyncio.Protocol's own type does not say so.
+        protocol_class: Callable[..., asyncio.Protocol] = config.http_protocol_class
+        create_protocol = functools.partial(
+            protocol_class,
+            config=config,
+            server_state=self.server_state,
+            app_state=self.lifespan.state,
+        )
+        loop = asyncio.get_running_loop()
+        listen = functools.partial(
+            loop.create_server, create_protocol, ssl=config.ssl, backlog=config.backlog
+        )
+
+        try:
+            if sockets is not None:
+                # Pre-bound sockets: from a supervisor (workers, reload), gunicorn or a test.
+                self.servers = [await listen(sock=_shareable(sock, config)) for sock in sockets]
+            elif config.fd is not None:
+                self.servers = [await listen(sock=adopt_fd(config.fd))]
+            elif config.uds is not None:
+                self.servers = [await self._listen_unix(create_protocol, config.uds)]
+            else:
+                self.servers = [await listen(host=config.host, port=config.port)]
+        except OSError as exc:
+            logger.error("%s%s", exc, bind_error_hint(exc))
+            await self.lifespan.shutdown()
+            sys.exit(STARTUP_FAILURE)
+
+        if sockets is None:
+            # With pre-bound sockets, whoever bound them (Config.bind_socket) logged the address.
+            self._log_started_message([sock for server in self.servers for sock in server.sockets])
+        self.started = True
+        self._startup_complete.set()
+
+    async def _listen_unix(self, create_protocol: Any, path: str) -> asyncio.Server:
+        # Keep the permissions of a socket file that already exists; a new one is world-connectable.
+        permissions = os.stat(path).st_mode if os.path.exists(path) else 0o666
+        loop = asyncio.get_running_loop()
+        server = await loop.create_unix_server(
+            create_protocol, path=path, ssl=self.config.ssl, backlog=self.config.backlog
+        )
+        os.chmod(path, permissions)
+        return server
+
+    def _log_started_message(self, listeners: Sequence[socket.socket]) -> None:
+        config = self.config
+        if config.fd is not None:
+            log_running_on("socket %s", listeners[0].getsockname())
+        elif config.uds is not None:
+            log_running_on("unix socket %s", config.uds)
+        else:
+            host = config.host or "0.0.0.0"
+            port = listeners[0].getsockname()[1] if config.port == 0 else config.port
+            address_format = "%s://[%s]:%d" if ":" in host else "%s://%s:%d"
+            log_running_on(address_format, "https" if config.ssl else "http", host, port)
+
+    # ------------------------------------------------------------ running
+
+    async def main_loop(self) -> None:
+        """Tick every 0.1 s until :meth:`on_tick` says to exit."""
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000  # wrap once a day; only "every 10th" matters
+            await asyncio.sleep(_TICK_SECONDS)
+            should_exit = await self.on_tick(counter)
+
+    async def on_tick(self, counter: int) -> bool:
+        """Once a second refresh the default headers and maybe notify; say whether to exit."""
+        if counter % _TICKS_PER_SECOND == 0:
+            now = self._refresh_default_headers()
+            callback = self.config.callback_notify
+            if callback is not None and now - self.last_notified > self.config.timeout_notify:
+                self.last_notified = now
+                await callback()
+
+        if self.should_exit:
+            return True
+        max_requests = self.limit_max_requests
+        if max_requests is not None and self.server_state.total_requests >= max_requests:
+            logger.info("Maximum request limit of %d exceeded. Terminating process.", max_requests)
+            return True
+        return False
+
+    def _refresh_default_headers(self) -> float:
+        now = time.time()
+        date_header = [(b"date", formatdate(now, usegmt=True).encode())] if self.config.date_header else []
+        # A new list, never an in-place change: protocols may cache on its identity.
+        self.server_state.default_headers = date_header + self.config.encoded_headers
+        return now
+
+    # ------------------------------------------------------------ shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, let connections and tasks finish (bounded), then run the lifespan shutdown."""
+        logger.info("Shutting down")
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+
+        # Idle connections close now; busy ones close after their current response.
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        # Let the connections closed just now process their close before we count them.
+        await asyncio.sleep(0)
+
+        try:
+            await asyncio.wait_for(
+                self._wait_tasks_to_complete(), timeout=self.config.timeout_graceful_shutdown
+            )
+        except asyncio.TimeoutError:
+            logger.error(
+                "Cancel %s running task(s), timeout graceful shutdown exceeded", len(self.server_state.tasks)
+            )
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+    async def _wait_tasks_to_complete(self) -> None:
+        # Polled rather than awaited: connections and tasks come and go without notifying us,
+        # and a second Ctrl+C (force_exit) must cut the wait short.
+        if self.server_state.connections and not self.force_exit:
+            logger.info("Waiting for connections to close. (CTRL+C to force quit)")
+            while self.server_state.connections and not self.force_exit:
+                await asyncio.sleep(_TICK_SECONDS)
+
+        if self.server_state.tasks and not self.force_exit:
+            logger.info("Waiting for background tasks to complete. (CTRL+C to force quit)")
+            while self.server_state.tasks and not self.force_exit:
+                await asyncio.sleep(_TICK_SECONDS)
+
+        for server in self.servers:
+            await server.wait_closed()
+
+    # ------------------------------------------------------------ signals
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Route SIGINT/SIGTERM to :meth:`handle_exit` while serving, then deliver them as usual.
+
+        Only the main thread may install signal handlers; elsewhere (a server in a
+        thread) this does nothing. ``signal.signal`` rather than the event loop's
+        handlers, so the previous handlers can be put back. Once the server has
+        stopped, each captured signal is raised again (last first) so the process
+        reacts as it would have: SIGTERM terminates, SIGINT raises KeyboardInterrupt.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        for captured in reversed(self._captured_signals):
+            signal.raise_signal(captured)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Signal handler: the first signal starts a graceful exit; Ctrl+C during it forces the exit."""
+        self._captured_signals.append(sig)
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
+def _shareable(sock: socket.socket, config: Config) -> socket.socket:
+    """On Windows a socket inherited by several worker processes must be shared explicitly."""
+    if sys.platform == "win32" and config.workers > 1:  # pragma: no cover
+        return socket.fromshare(sock.share(os.getpid()))
+    return sock
