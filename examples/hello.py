@@ -26,4 +26,4 @@ async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run("examples.hello:app", host="127.0.0.1", port=8000)
+    uvicorn.run(app, host="127.0.0.1", port=8000)

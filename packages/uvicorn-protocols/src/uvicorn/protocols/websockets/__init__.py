@@ -1,0 +1,1 @@
+"""WebSocket protocols: one ASGI WebSocket session under websockets-sansio, websockets and wsproto."""
