@@ -110,7 +110,7 @@ class HTTPConnection(asyncio.Protocol):
         self.scheme = "https" if is_ssl(self.transport) else "http"
         self._scope_template = {
             "type": "http",
-            "asgi": {"version": self.config.asgi_version, "spec_version": "2.4"},
+            "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
             "scheme": self.scheme,
             "server": self.server,
             "client": self.client,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
-from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
@@ -115,11 +115,9 @@ class RequestResponseCycle:
         logger = self.conn.logger
         try:
             result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
-        except ClientDisconnected:
-            pass  # raised by our own send() once the client left: nothing to report
         except BaseException as exc:
             logger.error("Exception in ASGI application\n", exc_info=exc)
-            if self._nothing_written():
+            if not self.response_started:
                 await self.send_500_response()
             else:
                 self.transport.close()
@@ -127,22 +125,17 @@ class RequestResponseCycle:
             if result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
                 self.transport.close()
-            elif self._nothing_written() and not self.disconnected:
+            elif not self.response_started and not self.disconnected:
                 logger.error("ASGI callable returned without starting response.")
                 await self.send_500_response()
             elif not self.response_complete and not self.disconnected:
                 logger.error("ASGI callable returned without completing response.")
                 self.transport.close()
 
-    def _nothing_written(self) -> bool:
-        return not self.response_started or self._head is not None
-
     async def send_500_response(self) -> None:
-        """Answer 500 and close, discarding a response head the app started but never wrote."""
+        """Answer 500 and close the connection."""
         if self.disconnected or self.transport.is_closing():
             return
-        self._head = None
-        self.response_started = False
         self.keep_alive = False
         await self.send(
             {
@@ -190,7 +183,7 @@ class RequestResponseCycle:
         if self.flow.write_paused and not self.disconnected:
             await self.flow.drain()
         if self.disconnected:
-            raise ClientDisconnected()
+            return  # as upstream (ASGI HTTP spec 2.3): the app learns of it from receive()
 
         message_type = message["type"]
         if not self.response_started:

@@ -118,9 +118,12 @@ class ResponseHead:
                     if length < 0 or (self.content_length is not None and length != self.content_length):
                         raise HeaderError(f"Invalid content-length response header: {value!r}.")
                     self.content_length = length
+                    continue  # written by finish(), which knows whether length framing is used
                 elif kind == _TRANSFER_ENCODING:
-                    # The server owns transfer codings (ASGI): the app's header is dropped
-                    # and the body framed from content-length or chunked by us.
+                    # The server writes the framing headers itself; an app asking for
+                    # chunked gets chunked (as upstream), anything else is ignored (ASGI).
+                    if b"chunked" in _tokens(value):
+                        self.chunked = True
                     continue
                 elif kind == _CONNECTION:
                     self.connection = value if self.connection is None else self.connection + b", " + value
@@ -145,7 +148,15 @@ class ResponseHead:
         for HEAD requests and bodiless statuses.
         """
         extra = b""
-        if self.content_length is None and has_body:
+        app_asked_chunked, self.chunked = self.chunked, False
+        if app_asked_chunked and http11:
+            # Chunked as the app asked (as upstream); a content-length beside it is dropped.
+            self.content_length = None
+            self.chunked = has_body
+            extra = b"transfer-encoding: chunked\r\n"
+        elif self.content_length is not None:
+            extra = b"content-length: %d\r\n" % self.content_length
+        elif has_body:
             if single_body is not None:
                 self.content_length = len(single_body)
                 extra = b"content-length: %d\r\n" % self.content_length
