@@ -284,6 +284,9 @@ def _describe(log_config: object) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        # fileConfig reports a missing section or option as a bare KeyError('formatters').
+        return f"missing section or entry {exc}"
     text = " ".join(str(exc).split()) or type(exc).__name__
     # dictConfig wraps the real cause ("Unable to configure handler 'x'"): show both.
     cause = exc.__cause__

@@ -95,7 +95,8 @@ class Server:
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until told to stop, in a new event loop from ``config.loop``."""
-        return asyncio_run(self.serve(sockets=sockets), loop_factory=self.config.get_loop_factory())
+        loop_factory = self.config.get_loop_factory()  # may exit: do it before creating the coroutine
+        return asyncio_run(self.serve(sockets=sockets), loop_factory=loop_factory)
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve in the running event loop, handling SIGINT/SIGTERM when on the main thread."""

@@ -1,0 +1,264 @@
+"""uvicorn.run and Server.run in a child process: startup, signals, exit codes, what the user sees."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.core.processes import ServerProcess, error_lines, run_python
+
+STREAMING_APP = textwrap.dedent(
+    """
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"start", "more_body": True})
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.body", "body": b"end:" + body})
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with a package ``pkg`` holding ``pkg/mod.py`` (the hello app) and ``pkg/streaming.py``."""
+    package = tmp_path / "project" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").touch()
+    (package / "mod.py").write_text(
+        textwrap.dedent(
+            """
+            async def app(scope, receive, send):
+                if scope["type"] != "http":
+                    return
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b"hello from pkg.mod"})
+            """
+        )
+    )
+    (package / "streaming.py").write_text(STREAMING_APP)
+    return tmp_path / "project"
+
+
+@pytest.fixture
+def server_process() -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for process in started:
+        process.kill()
+
+
+def start(started: list[ServerProcess], code: str, cwd: Path | None = None) -> ServerProcess:
+    process = ServerProcess(code, cwd=cwd)
+    started.append(process)
+    return process
+
+
+def test_run_import_string_with_app_dir(
+    project: Path, tmp_path: Path, server_process: list[ServerProcess]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    process = start(
+        server_process,
+        f"import uvicorn; uvicorn.run('pkg.mod:app', port=0, app_dir={str(project)!r})",
+        cwd=elsewhere,
+    )
+    port = process.wait_until_listening()
+    assert httpx.get(f"http://127.0.0.1:{port}/").text == "hello from pkg.mod"
+    process.process.send_signal(signal.SIGINT)
+    code, _, stderr = process.finish()
+    assert code == 0  # Ctrl+C is a normal way to stop
+    assert "Shutting down" in stderr
+    assert "Finished server process" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_server_run_with_prebound_socket(project: Path, server_process: list[ServerProcess]) -> None:
+    process = start(
+        server_process,
+        """
+        import socket
+        from uvicorn import Config, Server
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        print(sock.getsockname()[1], flush=True)
+        Server(Config("pkg.mod:app", loop="asyncio")).run(sockets=[sock])
+        """,
+        cwd=project,
+    )
+    assert process.process.stdout is not None
+    port = int(process.process.stdout.readline())
+    process.wait_for_line("Application startup complete")
+    assert httpx.get(f"http://127.0.0.1:{port}/").text == "hello from pkg.mod"
+    process.process.send_signal(signal.SIGTERM)
+    code, _, stderr = process.finish()
+    # As upstream: after the graceful shutdown SIGTERM is delivered again, with its default action.
+    assert code == -signal.SIGTERM
+    assert "Shutting down" in stderr
+    assert "Finished server process" in stderr
+
+
+def read_until(sock: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_sigint_finishes_the_request_in_flight(
+    project: Path, http: str, server_process: list[ServerProcess]
+) -> None:
+    process = start(
+        server_process,
+        f"import uvicorn; uvicorn.run('pkg.streaming:app', port=0, http={http!r})",
+        cwd=project,
+    )
+    port = process.wait_until_listening()
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.sendall(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\n")
+        head = read_until(client, b"start")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+
+        process.process.send_signal(signal.SIGINT)
+        process.wait_for_line("Waiting for connections to close")
+        client.sendall(b"abc")  # the request can still complete
+        rest = read_until(client, b"0\r\n\r\n")
+        assert b"end:abc" in rest
+        assert client.recv(1) == b""  # then the server closes the connection
+    code, _, stderr = process.finish()
+    assert code == 0
+    assert "Finished server process" in stderr
+
+
+def test_second_sigint_forces_exit(project: Path, server_process: list[ServerProcess]) -> None:
+    process = start(server_process, "import uvicorn; uvicorn.run('pkg.streaming:app', port=0)", cwd=project)
+    port = process.wait_until_listening()
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.sendall(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\n")
+        read_until(client, b"start")
+        process.process.send_signal(signal.SIGINT)
+        process.wait_for_line(r"Waiting for connections to close\. \(CTRL\+C to force quit\)")
+        process.process.send_signal(signal.SIGINT)  # the body never comes: force it
+        code, _, stderr = process.finish()
+    assert code == 0
+    assert "Finished server process" in stderr
+    assert "Waiting for application shutdown" not in stderr  # a forced exit skips the lifespan shutdown
+
+
+def test_sigterm_when_idle(project: Path, server_process: list[ServerProcess]) -> None:
+    process = start(server_process, "import uvicorn; uvicorn.run('pkg.mod:app', port=0)", cwd=project)
+    process.wait_until_listening()
+    process.process.send_signal(signal.SIGTERM)
+    code, _, stderr = process.finish()
+    assert code == -signal.SIGTERM
+    assert "Shutting down" in stderr
+    assert "Finished server process" in stderr
+
+
+def test_unix_socket_file_is_removed_on_exit(
+    project: Path, tmp_path: Path, server_process: list[ServerProcess]
+) -> None:
+    path = tmp_path / "app.sock"
+    process = start(
+        server_process, f"import uvicorn; uvicorn.run('pkg.mod:app', uds={str(path)!r})", cwd=project
+    )
+    process.wait_for_line("Uvicorn running on unix socket")
+    transport = httpx.HTTPTransport(uds=str(path))
+    with httpx.Client(transport=transport) as client:
+        assert client.get("http://localhost/").text == "hello from pkg.mod"
+    process.process.send_signal(signal.SIGINT)
+    code, _, _ = process.finish()
+    assert code == 0
+    assert not path.exists()
+
+
+# ---------------------------------------------------------------- failures: one line, exit 3
+
+
+def test_bad_import_string() -> None:
+    result = run_python("import uvicorn; uvicorn.run('no_such_module_here:app', port=0)")
+    assert result.returncode == 3
+    assert error_lines(result.stderr) == [
+        'ERROR:    Error loading ASGI app. Could not import module "no_such_module_here".'
+    ]
+
+
+def test_missing_attribute() -> None:
+    result = run_python("import uvicorn; uvicorn.run('tests.core.apps:nope', port=0)")
+    assert result.returncode == 3
+    assert error_lines(result.stderr) == [
+        'ERROR:    Error loading ASGI app. Attribute "nope" not found in module "tests.core.apps".'
+    ]
+
+
+@pytest.mark.parametrize("options", ["reload=True", "workers=2"])
+def test_reload_or_workers_need_an_import_string(options: str) -> None:
+    result = run_python(f"import uvicorn\nfrom tests.core.apps import hello\nuvicorn.run(hello, {options})")
+    assert result.returncode == 3
+    assert error_lines(result.stderr) == [
+        "WARNING:  You must pass the application as an import string to enable 'reload' or 'workers'."
+    ]
+
+
+@pytest.mark.parametrize("options", ["reload=True", "workers=2"])
+def test_reload_or_workers_without_uvicorn_cli(options: str) -> None:
+    result = run_python(
+        f"""
+        import sys
+        sys.modules["uvicorn.supervisors"] = None  # as if uvicorn-cli were not installed
+        import uvicorn
+        uvicorn.run("tests.core.apps:hello", port=0, {options})
+        """
+    )
+    assert result.returncode == 3
+    lines = error_lines(result.stderr)
+    assert lines[-1] == (
+        "ERROR:    'reload' and 'workers' need the uvicorn-cli package: pip install uvicorn-cli (or uvicorn)."
+    )
+    assert not any(line.startswith("ERROR") for line in lines[:-1])
+
+
+def test_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_python(f"import uvicorn; uvicorn.run('tests.core.apps:hello', port={port})")
+    assert result.returncode == 3
+    [error] = [line for line in error_lines(result.stderr) if line.startswith("ERROR")]
+    assert "address already in use" in error.lower()
+    assert error.endswith("Another process is listening there: stop it or choose another --port.")
+    assert "Traceback" not in result.stderr
+
+
+def test_import_uvicorn_stays_light() -> None:
+    result = run_python(
+        """
+        import sys
+        import uvicorn
+        print(uvicorn.__version__)
+        heavy = ("click", "uvicorn.main", "uvicorn.supervisors", "uvicorn.middleware.wsgi")
+        print(sorted(name for name in heavy if name in sys.modules))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    version, loaded = result.stdout.splitlines()
+    assert version.count(".") == 2
+    assert loaded == "[]"
