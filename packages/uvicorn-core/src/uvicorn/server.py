@@ -244,8 +244,9 @@ class Server:
         # Idle connections close now; busy ones close after their current response.
         for connection in list(self.server_state.connections):
             connection.shutdown()
-        # Let the connections closed just now process their close before we count them.
-        await asyncio.sleep(0)
+        # One tick's pause, as upstream: idle connections finish closing before we count
+        # them, and a main loop still running (shutdown() called directly) gets its last tick.
+        await asyncio.sleep(_TICK_SECONDS)
 
         try:
             await asyncio.wait_for(
