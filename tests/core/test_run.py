@@ -262,3 +262,22 @@ def test_import_uvicorn_stays_light() -> None:
     version, loaded = result.stdout.splitlines()
     assert version.count(".") == 2
     assert loaded == "[]"
+
+
+def test_uvicorn_main_stays_the_cli_function() -> None:
+    """Importing the submodule uvicorn.main must leave ``uvicorn.main`` the function, as upstream."""
+    result = run_python(
+        """
+        import types
+        import uvicorn
+
+        cli_module = types.ModuleType("uvicorn.main")
+        cli_module.main = lambda: "the cli"
+        uvicorn.main = cli_module  # what the import system does after importing uvicorn.main
+        print(uvicorn.main())
+        uvicorn.other = cli_module  # other names are not touched
+        print(uvicorn.other is cli_module)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["the cli", "True"]

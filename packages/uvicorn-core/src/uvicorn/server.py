@@ -275,8 +275,11 @@ class Server:
             while self.server_state.tasks and not self.force_exit:
                 await asyncio.sleep(_TICK_SECONDS)
 
-        for server in self.servers:
-            await server.wait_closed()
+        # From Python 3.12 on wait_closed() also waits for every connection to go away,
+        # which a forced exit must not do.
+        if not self.force_exit:
+            for server in self.servers:
+                await server.wait_closed()
 
     # ------------------------------------------------------------ signals
 
