@@ -12,23 +12,13 @@ import os
 import ssl
 from typing import TYPE_CHECKING
 
+from uvicorn._option_checks import flag_of
 from uvicorn._startup import startup_failure
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
 
 __all__ = ["TLSSetupError", "build_ssl_context", "create_ssl_context"]
-
-# The command-line flag of each option, so a message helps CLI and API users alike.
-_FLAGS = {
-    "ssl_certfile": "--ssl-certfile",
-    "ssl_keyfile": "--ssl-keyfile",
-    "ssl_keyfile_password": "--ssl-keyfile-password",
-    "ssl_version": "--ssl-version",
-    "ssl_cert_reqs": "--ssl-cert-reqs",
-    "ssl_ca_certs": "--ssl-ca-certs",
-    "ssl_ciphers": "--ssl-ciphers",
-}
 
 # PEM markers of an encrypted private key (PKCS#8 and the traditional OpenSSL form).
 _ENCRYPTED_KEY_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
@@ -40,8 +30,9 @@ class TLSSetupError(ValueError):
     def __init__(self, option: str, problem: str) -> None:
         self.option = option
         self.problem = problem
-        flag = _FLAGS.get(option)
-        where = f"'{option}' ({flag})" if flag else f"'{option}'"
+        # Name the flag too, so the message helps command-line and API users alike
+        # (not for "ssl_certfile/ssl_keyfile", when either file may be at fault).
+        where = f"'{option}'" if "/" in option else f"'{option}' ({flag_of(option)})"
         super().__init__(f"Invalid value for {where}: {problem}")
 
 
