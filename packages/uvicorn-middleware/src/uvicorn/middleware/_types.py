@@ -17,7 +17,9 @@ Scope: TypeAlias = MutableMapping[str, Any]
 Message: TypeAlias = MutableMapping[str, Any]
 Receive: TypeAlias = Callable[[], Awaitable[Message]]
 Send: TypeAlias = Callable[[Message], Awaitable[None]]
-ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Applications are accepted with any parameter annotations: an app typed against
+# another library's scope and message types is just as callable.
+ASGIApp: TypeAlias = Callable[..., Awaitable[None]]
 
 Headers: TypeAlias = list[tuple[bytes, bytes]]
 
@@ -25,4 +27,4 @@ Environ: TypeAlias = MutableMapping[str, Any]
 ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, types.TracebackType | None]
 Write: TypeAlias = Callable[[bytes], None]
 StartResponse: TypeAlias = Callable[..., Write]
-WSGIApp: TypeAlias = Callable[[Environ, StartResponse], Iterable[bytes]]
+WSGIApp: TypeAlias = Callable[..., Iterable[bytes]]

@@ -62,7 +62,7 @@ class WorkerChannel:
         size = len(message.get("body", b""))
         with self._lock:
             while self._unsent >= self._high_water and not self._closed:
-                self._lock.wait()
+                self._wait_for_room()
             self._post(SendCommand(message, size))
             self._unsent += size
 
@@ -75,6 +75,10 @@ class WorkerChannel:
             return reply.result()
         except concurrent.futures.CancelledError:
             raise ClientDisconnected("the request was cancelled") from None
+
+    def _wait_for_room(self) -> None:
+        """Block until the task reports sent bytes or closes (lock held; tests watch this step)."""
+        self._lock.wait()
 
     def _post(self, command: Command) -> None:
         # Called with the lock held, so close() cannot slip in between the

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from uvicorn.middleware._types import Receive, Scope, Send
 
 __all__ = ["ASGI2Middleware"]
 
-ASGI2App = Callable[[Scope], Callable[[Receive, Send], Awaitable[None]]]
+ASGI2App = Callable[[Any], Callable[..., Awaitable[None]]]
 
 
 class ASGI2Middleware:
