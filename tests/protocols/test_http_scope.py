@@ -140,9 +140,11 @@ async def test_asgi2_app_sees_asgi_version_2(http: str) -> None:
         async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
             await send_response(send, 204)
 
-    async with serve(ASGI2App, http=http, interface="asgi2", lifespan="off") as running:
-        async with httpx.AsyncClient() as client:
-            response = await client.get(running.url)
+    async with (
+        serve(ASGI2App, http=http, interface="asgi2", lifespan="off") as running,
+        httpx.AsyncClient() as client,
+    ):
+        response = await client.get(running.url)
     assert response.status_code == 204
     assert scopes[0]["asgi"] == {"version": "2.0", "spec_version": "2.3"}
 
@@ -154,16 +156,18 @@ async def test_scheme_is_https_over_tls(
     tls_ca_ssl_context: ssl.SSLContext,
 ) -> None:
     app = Recorder()
-    async with serve(
-        app,
-        http=http,
-        lifespan="off",
-        proxy_headers=False,
-        ssl_certfile=tls_certificate_server_cert_path,
-        ssl_keyfile=tls_certificate_private_key_path,
-    ) as running:
-        async with httpx.AsyncClient(verify=tls_ca_ssl_context) as client:
-            response = await client.get(running.url + "/secure")
+    async with (
+        serve(
+            app,
+            http=http,
+            lifespan="off",
+            proxy_headers=False,
+            ssl_certfile=tls_certificate_server_cert_path,
+            ssl_keyfile=tls_certificate_private_key_path,
+        ) as running,
+        httpx.AsyncClient(verify=tls_ca_ssl_context) as client,
+    ):
+        response = await client.get(running.url + "/secure")
     assert response.status_code == 200
     assert app.scope["scheme"] == "https"
     assert app.scope["server"] == ("127.0.0.1", running.port)
