@@ -225,7 +225,9 @@ class HTTPConnection(asyncio.Protocol):
 
     def on_request_body(self, chunk: bytes) -> None:
         reading = self._reading
-        if reading is not None and not reading.disconnected:
+        # The rest of a body whose request is already answered is skipped: buffered,
+        # it would stop reading at the high-water mark with nobody left to drain it.
+        if reading is not None and not reading.disconnected and not reading.response_complete:
             reading.feed_body(chunk)
 
     def on_request_complete(self) -> None:
@@ -234,6 +236,8 @@ class HTTPConnection(asyncio.Protocol):
         if reading is not None:
             self._reading = None
             reading.feed_end()
+            if reading.response_complete and self.cycle is None and not self.pipeline:
+                self._start_keep_alive_timer()  # the skipped body's bytes had stopped it
 
     def handoff_upgrade(self, trailing: bytes) -> None:
         """The parser reached the end of an upgrade request; ``trailing`` follows it."""
@@ -295,9 +299,7 @@ class HTTPConnection(asyncio.Protocol):
         if self._peer_eof:
             transport.close()
             return
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.timeout_keep_alive, self.timeout_keep_alive_handler
-        )
+        self._start_keep_alive_timer()
 
     # ------------------------------------------------------------ server interface
 
@@ -325,6 +327,13 @@ class HTTPConnection(asyncio.Protocol):
             task = self.loop.create_task(cycle.run_asgi(app), context=self._context.copy())
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
+
+    def _start_keep_alive_timer(self) -> None:
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
 
     def _on_head_timeout(self) -> None:
         self._head_timer = None
