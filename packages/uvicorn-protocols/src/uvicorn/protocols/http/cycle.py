@@ -217,8 +217,12 @@ class RequestResponseCycle:
         head = self._head
         if head is not None:
             self._head = None
+            scope = self.scope
             data = head.finish(
-                self._with_body, None if more_body else body, self.scope["http_version"] == "1.1"
+                self._with_body,
+                None if more_body else body,
+                scope["http_version"] == "1.1",
+                scope["method"] == "HEAD",
             )
             self.keep_alive = head.keep_alive
             self._chunked = head.chunked

@@ -140,15 +140,19 @@ class ResponseHead:
             )
         self.data = b"".join(parts)
 
-    def finish(self, has_body: bool, single_body: bytes | None, http11: bool) -> bytes:
+    def finish(
+        self, has_body: bool, single_body: bytes | None, http11: bool, head_request: bool = False
+    ) -> bytes:
         """Complete the head with framing headers and the blank line.
 
         ``single_body`` is the whole body when the app sent it in one message (so a
         ``content-length`` can be given instead of chunking); ``has_body`` is false
-        for HEAD requests and bodiless statuses.
+        for HEAD requests and bodiless statuses. A HEAD response still gets the
+        framing headers a GET would have (RFC 9110 9.3.2), though no body follows.
         """
         extra = b""
         app_asked_chunked, self.chunked = self.chunked, False
+        describes_body = has_body or (head_request and self.status >= 200 and self.status not in (204, 304))
         if app_asked_chunked and http11:
             # Chunked as the app asked (as upstream); a content-length beside it is dropped.
             self.content_length = None
@@ -156,12 +160,14 @@ class ResponseHead:
             extra = b"transfer-encoding: chunked\r\n"
         elif self.content_length is not None:
             extra = b"content-length: %d\r\n" % self.content_length
-        elif has_body:
+        elif describes_body:
             if single_body is not None:
-                self.content_length = len(single_body)
-                extra = b"content-length: %d\r\n" % self.content_length
+                # For HEAD an empty body says nothing about what a GET would get: no length then.
+                if has_body or single_body:
+                    self.content_length = len(single_body)
+                    extra = b"content-length: %d\r\n" % self.content_length
             elif http11:
-                self.chunked = True
+                self.chunked = has_body
                 extra = b"transfer-encoding: chunked\r\n"
             else:
                 self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
