@@ -270,6 +270,7 @@ async def test_head_request_to_a_streaming_app(http: str) -> None:
         head = await client.read_response(head_request=True)
         after = await client.read_response()
     assert head.status == 200
+    assert head.header(b"transfer-encoding") == b"chunked"  # as a GET would say, but no chunks follow
     assert after.body == b"one,two,three"
 
 
