@@ -143,6 +143,8 @@ class HTTPConnection(asyncio.Protocol):
         return True if busy or self.pipeline else None
 
     def data_received(self, data: bytes) -> None:
+        if self._pending_error is not None:
+            return  # nothing after a refused request is read as HTTP
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
@@ -165,6 +167,10 @@ class HTTPConnection(asyncio.Protocol):
         self.flow.resume_writing()
 
     # ------------------------------------------------------------ called by the adapters
+
+    def stopped_reading(self) -> bool:
+        """True once a request was refused (or the connection is closing): parse no further."""
+        return self._pending_error is not None or self.transport.is_closing()
 
     def on_request_head(
         self, method: str, target: bytes, http_version: str, headers: list[tuple[bytes, bytes]]
@@ -268,7 +274,7 @@ class HTTPConnection(asyncio.Protocol):
 
     def want_body(self) -> None:
         """The app waits for more request body: read again unless requests are queued."""
-        if not self.pipeline:
+        if not self.pipeline and self._pending_error is None:
             self.flow.resume_reading()
 
     def response_done(self, cycle: RequestResponseCycle) -> None:

@@ -61,7 +61,7 @@ class H11Protocol(HTTPConnection):
 
     def _feed(self, data: bytes) -> None:
         self._receive(data)
-        while not self.transport.is_closing():
+        while not self.stopped_reading():
             conn = self.conn
             try:
                 event = conn.next_event()
@@ -82,7 +82,7 @@ class H11Protocol(HTTPConnection):
                     event.http_version.decode("ascii"),  # type: ignore[union-attr]
                     headers,
                 )
-                if self._upgrade_head is not None and not self.transport.is_closing():
+                if self._upgrade_head is not None and not self.stopped_reading():
                     self.handoff_upgrade(conn.trailing_data[0])
                     return
             elif event_type is h11.Data:

@@ -20,7 +20,10 @@ _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n"
 
 
 class _StopParsing(Exception):
-    """Raised from a parser callback once the request has been answered with an error."""
+    """Raised from a parser callback once the request has been refused.
+
+    httptools reports it as an ``HttpParserCallbackError`` (with this as its context).
+    """
 
 
 class HttpToolsProtocol(HTTPConnection):
@@ -45,8 +48,6 @@ class HttpToolsProtocol(HTTPConnection):
     def _feed(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
-        except _StopParsing:
-            pass
         except httptools.HttpParserUpgrade as exc:
             rest = data[exc.args[0] :]
             if self._upgrade_head is not None:
@@ -57,6 +58,8 @@ class HttpToolsProtocol(HTTPConnection):
                 if rest:
                     self._feed(rest)
         except httptools.HttpParserError as exc:
+            if self.stopped_reading():
+                return  # a callback refused the request (_StopParsing) and has answered already
             if data.startswith(_HTTP2_PREFACE):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 preface")
             else:
@@ -94,7 +97,7 @@ class HttpToolsProtocol(HTTPConnection):
         self.on_request_head(
             parser.get_method().decode("ascii"), self._url, parser.get_http_version(), self._headers
         )
-        if self.transport.is_closing():
+        if self.stopped_reading():
             raise _StopParsing
 
     def on_body(self, body: bytes) -> None:
