@@ -1,0 +1,84 @@
+"""The HTTP response an app sends instead of accepting a WebSocket (ASGI ``websocket.http.response``).
+
+It is framed like an HTTP response from the HTTP protocols, with their head
+writer. When the app states the framing itself (``content-length``, or
+``transfer-encoding: chunked``) the head goes out at once. Otherwise it waits for
+the first body message: a body sent in one message gets a ``content-length``, a
+body in several messages is chunked, and a failure before the first body still
+leaves room for a 500. The connection always closes afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
+
+__all__ = ["DenialResponse"]
+
+_LAST_CHUNK = b"0\r\n\r\n"
+
+
+class DenialResponse:
+    """One denial response, from ``websocket.http.response.start`` to its last body message."""
+
+    __slots__ = ("_chunked", "_head", "_length_left", "status")
+
+    def __init__(
+        self,
+        status: object,
+        headers: Iterable[tuple[bytes, bytes]],
+        default_headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        # 1xx would read as an interim answer (101 as a completed upgrade!), not a denial.
+        if type(status) is not int or not 200 <= status < 600:
+            raise RuntimeError(f"Invalid HTTP status code '{status}' in response.")
+        self.status = status
+        self._head: ResponseHead | None = ResponseHead(
+            status, headers, serialize_default_headers(default_headers), default_headers, keep_alive=False
+        )
+        self._chunked = False
+        self._length_left: int | None = None
+
+    def start(self) -> bytes:
+        """The head, if the app's headers already fix the framing; else ``b""`` (it waits)."""
+        head = self._head
+        if head is None or (head.content_length is None and not head.chunked):
+            return b""
+        self._head = None
+        data = head.finish(True, None, True)
+        self._chunked = head.chunked
+        self._length_left = head.content_length
+        return data
+
+    @property
+    def head_written(self) -> bool:
+        """True once bytes of this response may have reached the client."""
+        return self._head is None
+
+    def body(self, body: bytes, more_body: bool) -> bytes:
+        """The bytes to write for one ``websocket.http.response.body`` message."""
+        head = self._head
+        if head is not None:
+            self._head = None
+            data = head.finish(True, None if more_body else body, True)
+            self._chunked = head.chunked
+            self._length_left = head.content_length
+            data += self._frame(body, more_body)
+        else:
+            data = self._frame(body, more_body)
+        if not more_body and self._length_left:
+            raise RuntimeError("Response content shorter than Content-Length")
+        return data
+
+    def _frame(self, body: bytes, more_body: bool) -> bytes:
+        if self._chunked:
+            if not body:
+                return b"" if more_body else _LAST_CHUNK
+            framed = b"%x\r\n%b\r\n" % (len(body), body)
+            return framed if more_body else framed + _LAST_CHUNK
+        if self._length_left is not None:
+            self._length_left -= len(body)
+            if self._length_left < 0:
+                raise RuntimeError("Response content longer than Content-Length")
+        return body
