@@ -365,6 +365,8 @@ class HTTPConnection(asyncio.Protocol):
         assert self.ws_protocol_class is not None and self._upgrade_head is not None
         self.connections.discard(self)
         self._cancel_timers()
+        if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
+            self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", self._log_prefix())
         self.flow.resume_reading()
         protocol = self.ws_protocol_class(  # type: ignore[call-arg]
             config=self.config, server_state=self.server_state, app_state=self.app_state
