@@ -6,9 +6,11 @@ import socket
 
 import httpx
 import pytest
+import websockets.asyncio.client
 
 from tests.core.apps import hello
 from tests.serving import ServerStartupFailed, serve, serve_in_thread
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.config import Config
 
 
@@ -51,3 +53,21 @@ def test_serve_in_thread_reports_startup_failure() -> None:
     with pytest.raises(ServerStartupFailed) as info, serve_in_thread("tests.core.apps:does_not_exist"):
         pytest.fail("must not start")
     assert info.value.exit_code == 3
+
+
+async def echo_websocket(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    if message["type"] == "websocket.receive":
+        await send({"type": "websocket.send", "text": "echo: " + str(message.get("text"))})
+        await send({"type": "websocket.close", "code": 1000})
+
+
+async def test_serve_websocket_url() -> None:
+    async with serve(echo_websocket, lifespan="off") as running:
+        assert running.ws_url == f"ws://127.0.0.1:{running.port}"
+        async with websockets.asyncio.client.connect(running.ws_url + "/chat") as websocket:
+            await websocket.send("hi")
+            assert await websocket.recv() == "echo: hi"
