@@ -61,10 +61,10 @@ async def _echo(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     more_body = True
     while more_body:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        body += message.get("body", b"")
-        more_body = message.get("more_body", False)
+        if message["type"] != "http.request":
+            return  # the client went away
+        body += message["body"]
+        more_body = message["more_body"]
     await send({"type": "http.response.body", "body": body})
 
 
