@@ -1,0 +1,296 @@
+"""``--workers N``: a supervisor process keeping N worker processes serving the same sockets.
+
+The supervisor never imports the app. It wakes when a signal arrives, when a
+worker exits, and every half second to check the workers' health (see
+:mod:`uvicorn.supervisors._worker` for the pipe protocol):
+
+- a worker that exits is replaced; one that exits with ``STARTUP_FAILURE``
+  (3) stops the supervisor, as every replacement would fail the same way;
+- a worker that leaves a health check unanswered for
+  ``--timeout-worker-healthcheck`` seconds is killed and replaced;
+- SIGINT / SIGTERM: every worker shuts down gracefully; one still running
+  ``--timeout-graceful-shutdown`` (+ the health check timeout) seconds later
+  is killed;
+- SIGHUP: each worker is replaced in turn, the replacement serving before the
+  old one stops accepting and finishes its requests;
+- SIGTTIN / SIGTTOU: one worker more / less.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from multiprocessing.connection import wait
+from socket import socket
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from uvicorn._ansi import style
+from uvicorn._startup import STARTUP_FAILURE
+from uvicorn._subprocess import check_app_import_string
+from uvicorn.supervisors._worker import Process, stop_timeout
+
+if TYPE_CHECKING:
+    from uvicorn.config import Config
+
+__all__ = ["SIGNALS", "Multiprocess", "Process"]
+
+logger = logging.getLogger("uvicorn.error")
+
+#: The signals the supervisor handles, by number, with their names without "SIG".
+SIGNALS: dict[int, str] = {
+    getattr(signal, f"SIG{name}"): name
+    for name in ("INT", "TERM", "BREAK", "HUP", "QUIT", "TTIN", "TTOU", "USR1", "USR2", "WINCH")
+    if hasattr(signal, f"SIG{name}")
+}
+_EXIT_SIGNALS = {number for number, name in SIGNALS.items() if name in ("INT", "TERM", "BREAK")}
+# How often the supervisor checks health and signals queued without a wake-up (e.g. by tests).
+_TICK_SECONDS = 0.5
+
+
+class Multiprocess:
+    """Run ``config.workers`` server processes on ``sockets`` until SIGINT or SIGTERM."""
+
+    def __init__(self, config: Config, sockets: list[socket]) -> None:
+        self.config = config
+        self.sockets = sockets
+        self.processes_num = config.workers
+        self.processes: list[Process] = []
+        # Workers told to stop (SIGHUP, SIGTTOU) and not yet exited, with when to kill them.
+        self.retiring: list[tuple[Process, float | None]] = []
+        self.should_exit = threading.Event()
+        #: Signals received and not yet handled, oldest first.
+        self.signal_queue: list[int] = []
+        # Set when a worker could not start: the supervisor then exits with STARTUP_FAILURE.
+        self.startup_failed = False
+        self._wakeup: tuple[int, int] | None = None
+        # Handlers go in here, not in run(): run() may be called from another thread.
+        self._previous_handlers: dict[int, Any] = {}
+        for sig in SIGNALS:
+            self._previous_handlers[sig] = signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, sig: int, frame: FrameType | None) -> None:
+        # Only queue and wake the loop: a handler that took locks could deadlock the
+        # code it interrupted. The loop does the work.
+        self.signal_queue.append(sig)
+        if self._wakeup is not None:
+            try:
+                os.write(self._wakeup[1], b"\0")
+            except OSError:
+                pass  # the pipe is full: the loop is awake anyway
+
+    # ------------------------------------------------------------ the main loop
+
+    def run(self) -> None:
+        """Start the workers, supervise them until told to exit, then stop them all."""
+        check_app_import_string(self.config)
+        pid = os.getpid()
+        logger.info(
+            "Started parent process [%d]",
+            pid,
+            extra={"color_message": "Started parent process [" + style("%d", fg="cyan", bold=True) + "]"},
+        )
+        self._wakeup = _nonblocking_pipe()
+        try:
+            self.init_processes()
+            while not self.should_exit.is_set():
+                self._sleep_until_something_happens()
+                self.handle_signals()
+                self.keep_subprocess_alive()
+                self._reap_retiring()
+            self.terminate_all()
+            self.join_all()
+        finally:
+            self._close_wakeup()
+            self._restore_signal_handlers()
+        logger.info(
+            "Stopping parent process [%d]",
+            pid,
+            extra={"color_message": "Stopping parent process [" + style("%d", fg="cyan", bold=True) + "]"},
+        )
+        if self.startup_failed and threading.current_thread() is threading.main_thread():
+            # The command's exit code says the server never started, as without --workers.
+            # (Elsewhere, e.g. in a thread, the caller reads ``startup_failed``.)
+            sys.exit(STARTUP_FAILURE)
+
+    def _sleep_until_something_happens(self) -> None:
+        running = self.processes + [process for process, _ in self.retiring]
+        waitables: list[Any] = [process.process.sentinel for process in running if process.pid]
+        if self._wakeup is not None:
+            waitables.append(self._wakeup[0])
+        wait(waitables, timeout=_TICK_SECONDS)
+        if self._wakeup is not None:
+            try:
+                while os.read(self._wakeup[0], 512):
+                    pass
+            except BlockingIOError:
+                pass
+
+    def _close_wakeup(self) -> None:
+        if self._wakeup is not None:
+            for fd in self._wakeup:
+                os.close(fd)
+            self._wakeup = None
+
+    def _restore_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in self._previous_handlers.items():
+                signal.signal(sig, handler)
+
+    # ------------------------------------------------------------ the workers
+
+    def init_processes(self) -> None:
+        """Start ``processes_num`` workers."""
+        for _ in range(self.processes_num):
+            self.processes.append(self._start_process())
+
+    def _start_process(self) -> Process:
+        process = Process(self.config, self.sockets)
+        process.start()
+        return process
+
+    def terminate_all(self) -> None:
+        """Ask every worker to shut down gracefully."""
+        for process in self.processes:
+            process.terminate()
+
+    def join_all(self) -> None:
+        """Wait for every worker to exit; kill those still running after the graceful shutdown timeout."""
+        deadline = self._stop_deadline()
+        stopping = [(process, deadline) for process in self.processes] + self.retiring
+        self.retiring = []
+        for process, kill_at in stopping:
+            process.join(None if kill_at is None else max(0.0, kill_at - time.monotonic()))
+            if process.process.is_alive():
+                self._kill_late(process)
+
+    def _stop_deadline(self) -> float | None:
+        timeout = stop_timeout(self.config)
+        return None if timeout is None else time.monotonic() + timeout
+
+    def _retire(self, process: Process) -> None:
+        process.retire()
+        self.retiring.append((process, self._stop_deadline()))
+
+    def _reap_retiring(self) -> None:
+        still_running: list[tuple[Process, float | None]] = []
+        for process, kill_at in self.retiring:
+            if not process.process.is_alive():
+                process.join()
+            elif kill_at is not None and time.monotonic() > kill_at:
+                self._kill_late(process)
+            else:
+                still_running.append((process, kill_at))
+        self.retiring = still_running
+
+    def _kill_late(self, process: Process) -> None:
+        logger.warning("Child process [%s] did not stop in time; killing it.", process.pid)
+        process.kill()
+        process.join()
+
+    def keep_subprocess_alive(self) -> None:
+        """Replace workers that exited or stopped answering health checks."""
+        if self.should_exit.is_set():
+            return  # stopping: nothing to keep alive
+        timeout = self.config.timeout_worker_healthcheck
+        for index, process in enumerate(self.processes):
+            if not process.process.is_alive():
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    logger.error(
+                        "Child process [%s] failed to start, stopping the parent process.", process.pid
+                    )
+                    self.startup_failed = True
+                    self.should_exit.set()
+                    return
+            elif process.check_health(timeout):
+                continue
+            else:
+                logger.error(
+                    "Child process [%s] did not answer a health check within %s seconds; killing it.",
+                    process.pid,
+                    timeout,
+                )
+                process.kill()
+                process.join()
+            logger.info("Child process [%s] died", process.pid)
+            self.processes[index] = self._start_process()
+
+    def restart_all(self) -> None:
+        """Replace every worker, one at a time, each replacement serving before the old one retires."""
+        for index, old_process in enumerate(self.processes):
+            if self._exit_requested():
+                return
+            new_process = self._start_process()
+            timeout = self.config.timeout_worker_healthcheck
+            if not new_process.wait_ready(timeout, self._exit_requested):
+                new_process.kill()
+                new_process.join()
+                if not self._exit_requested():
+                    logger.error(
+                        "New child process [%s] was not ready in time; "
+                        "keeping worker [%s] and aborting the restart.",
+                        new_process.pid,
+                        old_process.pid,
+                    )
+                return
+            # The replacement serves: the old one may stop accepting and finish what it has.
+            self.processes[index] = new_process
+            self._retire(old_process)
+
+    def _exit_requested(self) -> bool:
+        """True once SIGINT/SIGTERM arrived, even while a long operation delays handling it."""
+        return self.should_exit.is_set() or any(sig in _EXIT_SIGNALS for sig in self.signal_queue)
+
+    # ------------------------------------------------------------ signals
+
+    def handle_signals(self) -> None:
+        """Run the handler of each queued signal, oldest first."""
+        while self.signal_queue:
+            sig = self.signal_queue.pop(0)
+            name = SIGNALS.get(sig, str(sig))
+            handler = getattr(self, f"handle_{name.lower()}", None)
+            if handler is not None:
+                handler()
+            else:
+                logger.debug("Received signal %s, but no handler is defined for it.", name)
+
+    def handle_int(self) -> None:
+        logger.info("Received SIGINT, exiting.")
+        self.should_exit.set()
+
+    def handle_term(self) -> None:
+        logger.info("Received SIGTERM, exiting.")
+        self.should_exit.set()
+
+    def handle_break(self) -> None:  # pragma: no cover (Windows)
+        logger.info("Received SIGBREAK, exiting.")
+        self.should_exit.set()
+
+    def handle_hup(self) -> None:
+        logger.info("Received SIGHUP, restarting processes.")
+        self.restart_all()
+
+    def handle_ttin(self) -> None:
+        logger.info("Received SIGTTIN, increasing the number of processes.")
+        self.processes_num += 1
+        self.processes.append(self._start_process())
+
+    def handle_ttou(self) -> None:
+        logger.info("Received SIGTTOU, decreasing number of processes.")
+        if self.processes_num <= 1:
+            logger.info("Already reached one process, cannot decrease the number of processes anymore.")
+            return
+        self.processes_num -= 1
+        self._retire(self.processes.pop())
+
+
+def _nonblocking_pipe() -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    return read_end, write_end
