@@ -183,3 +183,28 @@ def test_a_worker_stops_when_its_arbiter_dies() -> None:
         arbiter.process.kill()
         arbiter.wait_for(rf"\[{pid}\] \[INFO\] Parent changed, shutting down: <Worker {pid}>")
         arbiter.wait_for(rf"Worker exiting \(pid: {pid}\)")
+
+
+def test_gunicorn_reload_restarts_the_worker_when_a_file_changes(tmp_path: Path) -> None:
+    module = tmp_path / "reloadable_app.py"
+    version_one = (
+        "async def app(scope, receive, send):\n"
+        "    if scope['type'] != 'http':\n"
+        "        return\n"
+        "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b'version 1'})\n"
+    )
+    module.write_text(version_one)
+    options = ["-k", "uvicorn_worker.UvicornWorker", "--reload", "--chdir", str(tmp_path)]
+    with run_gunicorn("reloadable_app:app", *options) as arbiter:
+        [old_pid] = arbiter.worker_pids()
+        assert httpx.get(arbiter.url + "/").text == "version 1"
+
+        mark = arbiter.mark()
+        module.write_text(version_one.replace("version 1", "version 2"))
+        arbiter.wait_for(
+            rf"\[{old_pid}\] \[INFO\] Worker reloading: .*reloadable_app\.py modified", after=mark
+        )
+        arbiter.wait_for(rf"Worker exiting \(pid: {old_pid}\)", after=mark)
+        arbiter.wait_for_booted_worker(after=mark)
+        assert httpx.get(arbiter.url + "/").text == "version 2"

@@ -69,6 +69,7 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "auto", "http": "auto"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._server: Server | None = None
         super().__init__(*args, **kwargs)
         access_log = adopt_gunicorn_loggers(self.log)
         config_kwargs = config_kwargs_from_gunicorn(
@@ -84,8 +85,22 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         )
         config_kwargs.update(self.CONFIG_KWARGS)
         self.config = Config(**config_kwargs)
-        self._server: Server | None = None
         self._aborted = False
+
+    @property
+    def alive(self) -> bool:
+        """gunicorn's "keep serving" flag; clearing it stops the server gracefully.
+
+        gunicorn's own code clears it, not only our signal handlers: its
+        ``--reload`` file watcher does so from a thread when a file changes.
+        """
+        return self._alive
+
+    @alive.setter
+    def alive(self, value: bool) -> None:
+        self._alive = value
+        if not value and self._server is not None:
+            self._server.should_exit = True
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:
@@ -125,8 +140,6 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """SIGTERM: stop gracefully."""
         self.alive = False
-        if self._server is not None:
-            self._server.should_exit = True
 
     def handle_quit(self, sig: int, frame: FrameType | None) -> None:
         """SIGQUIT, SIGINT: stop now, without waiting for requests or the lifespan shutdown."""
@@ -135,12 +148,12 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
             # Still loading the application: gunicorn's own quick exit (worker_int hook, exit 0).
             super().handle_quit(sig, frame)
             return
-        self.alive = False
-        if server.force_exit:
-            return  # a Ctrl+C reaches the worker both from the terminal and from the arbiter
-        server.should_exit = True
+        # A Ctrl+C reaches the worker twice, from the terminal and from the arbiter: one hook call.
+        first = not server.force_exit
         server.force_exit = True
-        self.cfg.worker_int(self)
+        self.alive = False
+        if first:
+            self.cfg.worker_int(self)
 
     def handle_abort(self, sig: int, frame: FrameType | None) -> None:
         """SIGABRT (the heartbeat stopped): ``worker_abort`` hook, then exit with code 1."""
@@ -148,9 +161,8 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         if self._server is not None:
             # The SystemExit below is raised wherever the main thread was, often inside the
             # app, whose errors the protocol reports and survives: make sure we still stop.
-            self._server.should_exit = True
             self._server.force_exit = True
-        super().handle_abort(sig, frame)
+        super().handle_abort(sig, frame)  # clears ``alive``, which stops the server
 
     # ------------------------------------------------------------ running
 
@@ -207,10 +219,9 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         workers do, rather than serving on as an orphan nobody supervises.
         """
         self.notify()
-        if os.getppid() != self.ppid and self._server is not None and not self._server.should_exit:
+        if os.getppid() != self.ppid and self.alive:
             self.log.info("Parent changed, shutting down: %s", self)
             self.alive = False
-            self._server.should_exit = True
 
 
 class UvicornH11Worker(UvicornWorker):
