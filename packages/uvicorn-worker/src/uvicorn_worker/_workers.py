@@ -52,24 +52,26 @@ class _GunicornServer(Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         # The worker installed gunicorn's handlers before the app was loaded. A plain
-        # Server would replace SIGINT/SIGTERM's and re-raise the signal once stopped,
-        # killing the process before gunicorn's ``worker_exit`` hook could run.
+        # Server would replace the SIGINT and SIGTERM ones while serving (turning
+        # SIGINT into a graceful stop) and deliver the signals again once stopped.
         yield
 
 
 class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type information
-    """A gunicorn worker serving an ASGI (or WSGI) application with uvicorn.
+    """A gunicorn worker serving an ASGI application with uvicorn.
 
     ``gunicorn -k uvicorn_worker.UvicornWorker module:app``. ``CONFIG_KWARGS``
     are ``Config`` options applied after those derived from gunicorn's
     settings: subclass and override it to choose e.g. the event loop or the
-    HTTP implementation. ``config`` is the worker's ``Config``.
+    HTTP implementation (or ``"interface": "wsgi"`` for a WSGI application).
+    ``config`` is the worker's ``Config``.
     """
 
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "auto", "http": "auto"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._server: Server | None = None
+        self._server: Server | None = None  # before super(): it sets ``alive``
+        self._aborted = False
         super().__init__(*args, **kwargs)
         access_log = adopt_gunicorn_loggers(self.log)
         config_kwargs = config_kwargs_from_gunicorn(
@@ -85,7 +87,6 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         )
         config_kwargs.update(self.CONFIG_KWARGS)
         self.config = Config(**config_kwargs)
-        self._aborted = False
 
     @property
     def alive(self) -> bool:
