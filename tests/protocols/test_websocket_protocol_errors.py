@@ -1,0 +1,110 @@
+"""Frames a client must never send, and messages over ``ws_max_size``, from a raw socket.
+
+Every implementation must answer with an RFC 6455 close frame carrying the right
+code (1002 protocol error, 1007 invalid UTF-8, 1009 too big), then end the TCP
+stream, and tell the app with a ``websocket.disconnect`` holding that code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.protocols.test_websocket_support import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_TEXT,
+    Recorder,
+    close_payload,
+    frame,
+    raw_websocket,
+    ws,
+)
+from tests.serving import serve
+
+__all__ = ["ws"]  # the fixture, imported for pytest
+
+MAX_SIZE = 1024
+
+BAD_FRAMES = {
+    "unmasked": (frame(OP_TEXT, b"hi", mask=False), 1002),
+    "reserved-opcode": (frame(0x3, b"x"), 1002),
+    "reserved-control-opcode": (frame(0xB, b"x"), 1002),
+    "rsv1-without-extension": (frame(OP_TEXT, b"hi", rsv=0b100), 1002),
+    "rsv2": (frame(OP_TEXT, b"hi", rsv=0b010), 1002),
+    "rsv3": (frame(OP_BINARY, b"hi", rsv=0b001), 1002),
+    "fragmented-ping": (frame(OP_PING, b"x", fin=False), 1002),
+    "ping-over-125-bytes": (frame(OP_PING, b"x" * 126), 1002),
+    "continuation-without-start": (frame(OP_CONT, b"x"), 1002),
+    "new-message-inside-fragmented-one": (frame(OP_TEXT, b"a", fin=False) + frame(OP_TEXT, b"b"), 1002),
+    "close-with-reserved-code-1005": (frame(OP_CLOSE, close_payload(1005)), 1002),
+    "close-with-code-999": (frame(OP_CLOSE, close_payload(999)), 1002),
+    "close-with-1-byte-payload": (frame(OP_CLOSE, b"\x03"), 1002),
+    "text-not-utf8": (frame(OP_TEXT, b"\xff\xfe"), 1007),
+    "text-not-utf8-across-fragments": (frame(OP_TEXT, b"a", fin=False) + frame(OP_CONT, b"\xc3"), 1007),
+    "close-reason-not-utf8": (frame(OP_CLOSE, close_payload(1000, b"\xff")), 1007),
+    "binary-over-max-size": (frame(OP_BINARY, b"x" * (MAX_SIZE + 1)), 1009),
+    "fragments-over-max-size": (frame(OP_BINARY, b"x" * 600, fin=False) + frame(OP_CONT, b"x" * 600), 1009),
+    # 600 characters, 1200 bytes: the limit counts bytes.
+    "text-over-max-size-in-bytes": (frame(OP_TEXT, "é".encode() * 600), 1009),
+    # A frame announcing 10x the limit, cut short: the websockets implementations refuse
+    # it from its header, wsproto (which does not expose it) once the bytes pass the limit.
+    "declared-length-over-max-size": (
+        frame(OP_BINARY, b"x" * 10 * MAX_SIZE)[: 2 + 8 + 4 + MAX_SIZE + 1],
+        1009,
+    ),
+}
+
+
+@pytest.mark.parametrize(("data", "code"), list(BAD_FRAMES.values()), ids=list(BAD_FRAMES))
+async def test_protocol_errors_close_with_the_rfc_code(
+    ws: type[Any], http: str, data: bytes, code: int
+) -> None:
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=MAX_SIZE) as running,
+        raw_websocket(running) as client,
+    ):
+        assert client.response.status == 101
+        await client.send(frame(OP_TEXT, b"fine"))
+        assert (await client.read_frame()).payload == b"fine"
+        await client.send(data)
+        close = await client.read_close()
+        assert close.close_code == code
+        assert await client.at_eof()  # then the server ends the TCP stream
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert app.disconnect["code"] == code
+    assert app.disconnect["reason"] == close.close_reason
+
+
+async def test_a_message_of_exactly_max_size_is_fine(ws: type[Any], http: str) -> None:
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=MAX_SIZE) as running,
+        raw_websocket(running) as client,
+    ):
+        await client.send(frame(OP_TEXT, "é".encode() * (MAX_SIZE // 2)))
+        echo = await client.read_frame()
+        await client.send(
+            frame(OP_BINARY, b"x" * (MAX_SIZE // 2), fin=False) + frame(OP_CONT, b"y" * (MAX_SIZE // 2))
+        )
+        echo_fragmented = await client.read_frame()
+    assert echo.payload == "é".encode() * (MAX_SIZE // 2)
+    assert echo_fragmented.payload == b"x" * (MAX_SIZE // 2) + b"y" * (MAX_SIZE // 2)
+
+
+async def test_nothing_is_read_after_a_protocol_error(ws: type[Any], http: str) -> None:
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off") as running,
+        raw_websocket(running) as client,
+    ):
+        await client.send(frame(OP_TEXT, b"hi", mask=False) + frame(OP_TEXT, b"after"))
+        assert (await client.read_close()).close_code == 1002
+        assert await client.at_eof()
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert [m["type"] for m in app.messages] == ["websocket.connect", "websocket.disconnect"]
