@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sys
 import threading
@@ -389,3 +390,31 @@ async def test_requests_run_in_a_pool_of_the_given_size() -> None:
     await asyncio.gather(*(middleware(http_scope(), RequestFeed(), recorder) for recorder in recorders))
     assert [recorder.body for recorder in recorders] == [b"ok"] * 6
     assert len(threads) == 2
+
+
+async def test_each_500_is_a_fresh_message() -> None:
+    # Middleware around us may add headers to a message in place.
+    async def add_header(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"].append((b"x-added", b"1"))
+            starts.append(list(message["headers"]))
+
+    starts: list[list[tuple[bytes, bytes]]] = []
+    middleware = WSGIMiddleware(returning(None))
+    for _ in range(2):
+        await middleware(http_scope(), RequestFeed(), add_header)
+    assert starts[0] == starts[1]
+    assert starts[1].count((b"x-added", b"1")) == 1
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID")
+
+
+async def test_the_app_runs_in_the_request_context() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [REQUEST_ID.get("unset").encode()]
+
+    REQUEST_ID.set("req-42")
+    recorder = await run_wsgi(app)
+    assert recorder.body == b"req-42"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import logging
 
-from uvicorn.middleware._types import Message, Receive, Scope, Send, WSGIApp
+from uvicorn.middleware._types import Receive, Scope, Send, WSGIApp
 from uvicorn.middleware._wsgi_channel import ClientDisconnected, ReceiveCommand, SendCommand, WorkerChannel
 from uvicorn.middleware._wsgi_environ import FileWrapper, build_environ
 from uvicorn.middleware._wsgi_input import WSGIInput
@@ -29,14 +30,6 @@ __all__ = [
 logger = logging.getLogger("uvicorn.error")
 
 _ERROR_BODY = b"Internal Server Error"
-_ERROR_START: Message = {
-    "type": "http.response.start",
-    "status": 500,
-    "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
-    ],
-}
 
 
 class WSGIMiddleware:
@@ -75,7 +68,10 @@ class WSGIResponder:
         channel = WorkerChannel(loop)
         exchange = WorkerExchange(self.app, channel)
         environ = build_environ(self.scope, None, WSGIInput(channel.receive))
-        worker = loop.run_in_executor(self.executor, exchange.run, environ)
+        # The app runs in the request's context, so context variables set by
+        # ASGI middleware around us (request ids, tracing) reach it.
+        context = contextvars.copy_context()
+        worker = loop.run_in_executor(self.executor, context.run, exchange.run, environ)
         worker.add_done_callback(lambda _: channel.wake())
         worker.add_done_callback(_mark_retrieved)
         response_started = False
@@ -99,13 +95,19 @@ class WSGIResponder:
             logger.error(
                 'WSGI protocol error in "%s %s": %s', self.scope["method"], self.scope["path"], error
             )
-            await send(_ERROR_START)
-            await send({"type": "http.response.body", "body": _ERROR_BODY, "more_body": False})
+            await _send_500(send)
             return
         # The application's own exception, or a protocol error after the
         # response started: the server logs it and answers 500 or drops the
         # connection, and error-reporting middleware around us sees it.
         raise error
+
+
+async def _send_500(send: Send) -> None:
+    # Fresh messages each time: middleware around us may add headers in place.
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(_ERROR_BODY))]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": _ERROR_BODY, "more_body": False})
 
 
 async def _answer(command: ReceiveCommand, receive: Receive) -> None:
