@@ -67,7 +67,9 @@ class ProxyHeadersMiddleware:
             client = scope.get("client")
             if (client[0] if client else None) in self.trusted_hosts:
                 self._apply(scope, schemes)
-        await self.app(scope, receive, send)
+        # Hand back whatever the app returned, as upstream does: the server reports a
+        # non-None return value as an app error.
+        return await self.app(scope, receive, send)
 
     def _apply(self, scope: Scope, schemes: dict[str, str]) -> None:
         x_forwarded_for: list[bytes] = []
