@@ -101,20 +101,24 @@ def check_wheels(dist_dir: Path) -> list[str]:
     return problems
 
 
-def fill_wheelhouse(dist_dir: Path, wheelhouse: Path) -> None:
+def fill_wheelhouse(dist_dir: Path, wheelhouse: Path, work: Path) -> None:
     """Download the third-party dependencies of all our wheels, so installs can use --no-index."""
-    wheels = [str(wheel_of(dist_dir, name)) for name in OURS]
-    pip = [sys.executable, "-m", "pip", "download", "--quiet"]
-    run([*pip, "--dest", str(wheelhouse), "--find-links", str(dist_dir), *wheels])
+    version = (ROOT / "VERSION").read_text().strip()
+    python = make_venv(work / "downloader")
+    pip = [str(python), "-m", "pip", "download", "--quiet", "--dest", str(wheelhouse)]
+    run([*pip, "--find-links", str(dist_dir), f"uvicorn[standard]=={version}"])
+
+
+def make_venv(env_dir: Path) -> Path:
+    venv.create(env_dir, with_pip=True)
+    return env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
 
 
 def smoke(
     name: str, dists: list[str], script: list[str], dist_dir: Path, wheelhouse: Path, work: Path
 ) -> None:
     print(f"== scenario: {name}", flush=True)
-    env_dir = work / name.replace(" ", "-")
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
+    python = make_venv(work / name.replace(" ", "-"))
     pip = [str(python), "-m", "pip", "install", "--quiet", "--no-index"]
     run([*pip, "--find-links", str(dist_dir), "--find-links", str(wheelhouse), *dists])
     target = Path(script[0]) if Path(script[0]).is_absolute() else SMOKE / script[0]
@@ -141,7 +145,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="uvicorn-dists-"))
     try:
         wheelhouse = work / "wheelhouse"
-        fill_wheelhouse(args.dist_dir, wheelhouse)
+        fill_wheelhouse(args.dist_dir, wheelhouse, work)
         scenarios = dict(SCENARIOS)
         for name, (dists, script) in OPTIONAL_SCENARIOS.items():
             if Path(script[0]).exists():
