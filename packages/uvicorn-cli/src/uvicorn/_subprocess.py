@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from uvicorn.config import Config
 
-__all__ = ["SpawnProcess", "check_app_import_string", "get_subprocess", "spawn", "subprocess_started"]
+__all__ = [
+    "SpawnProcess",
+    "check_app_import_string",
+    "get_subprocess",
+    "listen_now",
+    "spawn",
+    "subprocess_started",
+]
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -73,6 +80,17 @@ def check_app_import_string(config: Config) -> None:
                 'Error loading ASGI app. Import string "%s" must be in format "<module>:<attribute>".',
                 config.app,
             )
+
+
+def listen_now(sockets: list[socket], backlog: int) -> None:
+    """Put the shared sockets in the listening state before any child serves them.
+
+    Connections that arrive while the first server process is still starting
+    then wait in the backlog instead of being refused. (Each server calls
+    ``listen`` again when it starts serving, which changes nothing.)
+    """
+    for sock in sockets:
+        sock.listen(backlog)
 
 
 def _stdin_fileno() -> int | None:

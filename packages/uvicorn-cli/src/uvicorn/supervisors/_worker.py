@@ -75,6 +75,7 @@ class SupervisedServer(Server):
         self._on_ready = on_ready
         #: The running event loop while serving (None before startup and from shutdown on).
         self.serving_loop: asyncio.AbstractEventLoop | None = None
+        self._accepting = True
 
     async def startup(self, sockets: list[socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -83,6 +84,14 @@ class SupervisedServer(Server):
             if self._on_ready is not None:
                 self._on_ready()
 
+    async def on_tick(self, counter: int) -> bool:
+        should_exit = await super().on_tick(counter)
+        if should_exit and self._accepting:
+            # Leaving on our own (request limit, signal): hand new connections to the
+            # other workers first, as when the supervisor retires us.
+            await self.stop_accepting()
+        return should_exit
+
     async def shutdown(self, sockets: list[socket] | None = None) -> None:
         # From here on a thread answers health checks: the supervisor is not waiting on our loop.
         self.serving_loop = None
@@ -90,6 +99,7 @@ class SupervisedServer(Server):
 
     async def stop_accepting(self) -> None:
         """Stop accepting connections; those already accepted keep being served."""
+        self._accepting = False
         loop = asyncio.get_running_loop()
         # Not server.close() yet: asyncio sets up an accepted connection in a later loop
         # iteration, and if the server was closed in between, the connection is dropped

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
-from uvicorn._subprocess import check_app_import_string, get_subprocess
+from uvicorn._subprocess import check_app_import_string, get_subprocess, listen_now
 from uvicorn.supervisors._worker import stop_timeout
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ class BaseReload:
         )
         for sig in HANDLED_SIGNALS:
             self._previous_handlers[sig] = signal.signal(sig, self.signal_handler)
+        listen_now(self.sockets, self.config.backlog)
         self._start_process()
 
     def restart(self) -> None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
 from uvicorn._startup import STARTUP_FAILURE
-from uvicorn._subprocess import check_app_import_string
+from uvicorn._subprocess import check_app_import_string, listen_now
 from uvicorn.supervisors._worker import Process, stop_timeout
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class Multiprocess:
         )
         self._wakeup = _nonblocking_pipe()
         try:
+            listen_now(self.sockets, self.config.backlog)
             self.init_processes()
             while not self.should_exit.is_set():
                 self._sleep_until_something_happens()

@@ -2,15 +2,17 @@
 
 Which files count: those matching an include pattern (default ``*.py``) and
 no exclude pattern (defaults ``.*``, ``.py[cod]``, ``.sw.*``, ``~*``), outside
-the excluded directories. A default is dropped when the user names it on the
-other side (``--reload-include '.*'`` lifts the dot-file exclude); a path
-given exactly as an include always counts.
+the excluded directories, and not inside a folder (below the watched
+directory) whose name matches an exclude pattern: ``.venv/lib/x.py`` does
+not count. A default is dropped when the user names it on the other side
+(``--reload-include '.*'`` lifts the dot-file exclude); a path given exactly
+as an include always counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from socket import socket
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,8 @@ class FileFilter:
                 excludes.append(pattern)
         self.excludes: list[str] = list(dict.fromkeys(excludes))
         self.exclude_dirs: list[Path] = list(dict.fromkeys(exclude_dirs))
+        # Folders are matched below these only: a project may itself live in a dot-folder.
+        self.watched: list[Path] = list(config.reload_dirs)
 
     def __call__(self, path: Path) -> bool:
         for pattern in self.includes:
@@ -50,7 +54,17 @@ class FileFilter:
                 return True  # named explicitly: no exclude applies
             if any(directory in path.parents for directory in self.exclude_dirs):
                 return False
-            return not any(path.match(exclude) for exclude in self.excludes)
+            return not any(path.match(exclude) for exclude in self.excludes) and not self._in_excluded_folder(
+                path
+            )
+        return False
+
+    def _in_excluded_folder(self, path: Path) -> bool:
+        """True when a folder between a watched directory and ``path`` matches an exclude (``.venv``)."""
+        for root in self.watched:
+            if root in path.parents:
+                folders = path.relative_to(root).parts[:-1]
+                return any(PurePath(folder).match(exclude) for folder in folders for exclude in self.excludes)
         return False
 
 
