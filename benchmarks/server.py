@@ -1,0 +1,208 @@
+"""One benchmark server process: started pinned to a core, drained, observed, stopped.
+
+Both servers are started the same way: ``taskset -c CPU PYTHON serve.py ...``
+with stdout and stderr on pipes that a thread of the runner empties, as a
+process manager would. The access log therefore costs what it costs in
+production (formatting and a write to a pipe), not a write to a terminal.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVE_SCRIPT = Path(__file__).resolve().parent / "serve.py"
+HOST = "127.0.0.1"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class ServerError(Exception):
+    """The server did not start, or died; the message carries its last log lines."""
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """What to serve and with which ``uvicorn.run`` options; identical for both sides."""
+
+    app: str
+    http: str = "auto"
+    loop: str = "auto"
+    ws: str = "auto"
+    access_log: bool = True
+    timeout_keep_alive: int = 5
+
+    def arguments(self) -> list[str]:
+        return [
+            self.app,
+            f"--http={self.http}",
+            f"--loop={self.loop}",
+            f"--ws={self.ws}",
+            f"--access-log={'on' if self.access_log else 'off'}",
+            f"--timeout-keep-alive={self.timeout_keep_alive}",
+        ]
+
+
+class _PipeDrain:
+    """Read a pipe to its end in a thread, keeping only a line count and the last lines."""
+
+    def __init__(self, fd: int, keep_lines: int = 20) -> None:
+        self.lines = 0
+        self._fd = fd
+        self._tail: collections.deque[bytes] = collections.deque(maxlen=keep_lines)
+        self._partial = b""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while chunk := os.read(self._fd, 1 << 16):
+            self.lines += chunk.count(b"\n")
+            # Keeping the tail needs the last few lines only, not the whole chunk.
+            pieces = (self._partial + chunk[-8192:]).split(b"\n")
+            self._partial = pieces.pop()
+            self._tail.extend(piece for piece in pieces if piece.strip())
+        os.close(self._fd)
+
+    def tail(self) -> list[str]:
+        lines = [*self._tail, self._partial] if self._partial.strip() else list(self._tail)
+        return [line.decode("utf-8", "replace").rstrip() for line in lines]
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """A running ``serve.py``; use as a context manager so it is always stopped."""
+
+    def __init__(self, python: Path, spec: ServerSpec, cpu: int) -> None:
+        self.python = python
+        self.spec = spec
+        self.cpu = cpu
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stdout: _PipeDrain | None = None
+        self._stderr: _PipeDrain | None = None
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "server not started"
+        return self._process.pid
+
+    @property
+    def stdout_lines(self) -> int:
+        """Lines the server wrote to stdout so far: the access log, with default logging."""
+        return self._stdout.lines if self._stdout else 0
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.port = free_port()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        command = ["taskset", "-c", str(self.cpu), str(self.python), str(SERVE_SCRIPT)]
+        command += [*self.spec.arguments(), f"--port={self.port}"]
+        try:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out_write,
+                stderr=err_write,
+                env=env,
+                # Its own session: a Ctrl-C at the terminal reaches the runner
+                # only, and the runner stops the server in order.
+                start_new_session=True,
+            )
+        finally:
+            os.close(out_write)
+            os.close(err_write)
+        self._stdout = _PipeDrain(out_read)
+        self._stderr = _PipeDrain(err_read)
+        self._wait_until_listening(timeout)
+
+    def _wait_until_listening(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1.0):
+                    return
+            except OSError:
+                pass
+            try:
+                # Doubles as the pause between connection attempts.
+                code = self._process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise ServerError(f"not listening after {timeout:.0f}s{self._last_words()}") from None
+                continue
+            self.stop()
+            raise ServerError(f"exited with code {code} at startup{self._last_words()}")
+
+    def _last_words(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.join(1.0)
+        tail = [line for line in self._stderr.tail() if line.strip()]
+        return f": {tail[-1].strip()}" if tail else ""
+
+    def check_alive(self) -> None:
+        """Raise ServerError if the server exited (crashed) since it started."""
+        if self._process is not None and (code := self._process.poll()) is not None:
+            raise ServerError(f"died with code {code}{self._last_words()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for drain in (self._stdout, self._stderr):
+            if drain is not None:
+                drain.join(5.0)
+
+    def log_tail(self) -> list[str]:
+        return self._stderr.tail() if self._stderr else []
+
+    # ---------------------------------------------------------------- /proc readings
+
+    def rss_kib(self) -> int:
+        """Resident set size in KiB, from /proc/PID/status."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise ServerError("no VmRSS in /proc status")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server has used, all threads."""
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def open_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))

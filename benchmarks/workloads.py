@@ -1,0 +1,249 @@
+"""The workloads: what each server serves, how its answer is checked, how one sample is taken.
+
+A workload is measured on both servers; the table rows (``benchmarks.table``)
+are computed from workload samples, several rows from the same samples (the
+p99 row comes from the default-settings hello run, for instance).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.apps import DOWNLOAD_SIZE, HELLO_BODY
+from benchmarks.environment import REPO_ROOT
+from benchmarks.http_load import LoadError, request, run_wrk
+from benchmarks.idle_load import measure_idle_memory
+from benchmarks.load_process import run_load
+from benchmarks.server import HOST, ServerProcess, ServerSpec
+
+MIB = 1024 * 1024
+# Idle connections must outlive the measurement on both servers.
+IDLE_KEEP_ALIVE = 3600
+
+Sample = dict[str, float | str]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how hard to measure, and where everything runs."""
+
+    rounds: int
+    duration: int
+    warmup: int
+    connections: int
+    idle_connections: int
+    server_cpu: int
+    load_cpu: int
+    client_python: Path
+
+
+Measure = Callable[[ServerProcess, Settings, int], Sample]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One thing to measure on both servers."""
+
+    key: str
+    spec: ServerSpec
+    check: Callable[[ServerProcess], None]
+    measure: Measure
+    # Memory is read from a server that has served nothing else.
+    fresh_server_each_round: bool = False
+
+    @property
+    def uses_wrk(self) -> bool:
+        return self.spec.app in ("hello", "echo", "upload") and not self.fresh_server_each_round
+
+    @property
+    def ws(self) -> str | None:
+        """The WebSocket implementation this workload needs, if any."""
+        return self.spec.ws if self.spec.app == "ws_echo" else None
+
+
+# ---------------------------------------------------------------- answer checks
+
+
+def _expect(
+    server: ServerProcess, method: str, path: str, body: bytes, expected: Callable[[bytes], bool]
+) -> None:
+    status, answer = request(server.port, method, path, body)
+    if status != 200 or not expected(answer):
+        raise LoadError(f"wrong answer to {method} {path}: status {status}, {len(answer)}-byte body")
+
+
+def check_hello(server: ServerProcess) -> None:
+    _expect(server, "GET", "/", b"", lambda answer: answer == HELLO_BODY)
+
+
+def check_echo(server: ServerProcess) -> None:
+    body = os.urandom(1024)
+    _expect(server, "POST", "/echo", body, lambda answer: answer == body)
+
+
+def check_upload(server: ServerProcess) -> None:
+    _expect(server, "POST", "/upload", b"u" * (10 * MIB), lambda answer: answer == b"%d" % (10 * MIB))
+
+
+def check_download(server: ServerProcess) -> None:
+    _expect(server, "GET", "/download", b"", lambda answer: len(answer) == DOWNLOAD_SIZE)
+
+
+def check_nothing(server: ServerProcess) -> None:
+    """The WebSocket client checks the first echo on every connection itself."""
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def wrk_measure(path: str, script: str | None = None, mib_per_request: float | None = None) -> Measure:
+    """Measure with wrk: requests/s (or MiB/s when each request moves ``mib_per_request``) and p99."""
+
+    def measure(server: ServerProcess, settings: Settings, duration: int) -> Sample:
+        cpu_before, lines_before = server.cpu_seconds(), server.stdout_lines
+        result = run_wrk(
+            f"http://{HOST}:{server.port}{path}",
+            connections=settings.connections,
+            duration=duration,
+            cpu=settings.load_cpu,
+            script=script,
+        )
+        server.check_alive()
+        problems = [result.problems] if result.problems else []
+        logged = server.stdout_lines - lines_before
+        if server.spec.access_log and logged < result.requests * 0.95:
+            problems.append(f"access log: {logged} lines for {result.requests} requests")
+        if not server.spec.access_log and logged:
+            problems.append(f"access log off, yet {logged} lines on stdout")
+        value = result.requests_per_second
+        if mib_per_request is not None:
+            value *= mib_per_request
+        return {
+            "value": value,
+            "requests_per_second": result.requests_per_second,
+            "p99_ms": result.p99_ms,
+            "server_cpu": (server.cpu_seconds() - cpu_before) / duration,
+            "load_cpu": result.load_cpu_share,
+            "problems": "; ".join(problems),
+        }
+
+    return measure
+
+
+def _run_client(module: str, options: list[str], server: ServerProcess, settings: Settings) -> dict[str, Any]:
+    """Run one of our load clients (``python -m benchmarks.MODULE``) and read its JSON report."""
+    command = [str(settings.client_python), "-m", f"benchmarks.{module}", f"--port={server.port}", *options]
+    command.append(f"--connections={settings.connections}")
+    cpu_before = server.cpu_seconds()
+    finished = run_load(command, cpu=settings.load_cpu, timeout=settings.duration + 120, cwd=str(REPO_ROOT))
+    server.check_alive()
+    try:
+        report: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise LoadError(f"{module} failed: {finished.stderr.strip()[-300:]}") from None
+    if "error" in report:
+        raise LoadError(f"{module}: {report['error']}")
+    report["server_cpu"] = (server.cpu_seconds() - cpu_before) / report["seconds"]
+    report["load_cpu"] = finished.cpu_share
+    return report
+
+
+def ws_measure(size: int) -> Measure:
+    """Measure WebSocket echo round trips per second with our own client (``ws_load``)."""
+
+    def measure(server: ServerProcess, settings: Settings, duration: int) -> Sample:
+        report = _run_client("ws_load", [f"--size={size}", f"--duration={duration}"], server, settings)
+        return {
+            "value": report["messages"] / report["seconds"],
+            "server_cpu": report["server_cpu"],
+            "load_cpu": report["load_cpu"],
+            "problems": "; ".join(report["errors"]),
+        }
+
+    return measure
+
+
+def download_measure(server: ServerProcess, settings: Settings, duration: int) -> Sample:
+    """Measure body MiB/s of repeated 10 MiB downloads with our own client (``download_load``)."""
+    report = _run_client("download_load", ["--path=/download", f"--duration={duration}"], server, settings)
+    return {
+        "value": report["body_bytes"] / MIB / report["seconds"],
+        "responses": report["responses"],
+        "server_cpu": report["server_cpu"],
+        "load_cpu": report["load_cpu"],
+        "problems": "; ".join(report["errors"]),
+    }
+
+
+def idle_measure(server: ServerProcess, settings: Settings, duration: int) -> Sample:
+    """Memory for ``settings.idle_connections`` idle keep-alive connections (``duration`` unused)."""
+    memory = measure_idle_memory(server, settings.idle_connections)
+    return {
+        "value": memory.kib_per_connection,
+        "kib_per_connection": memory.kib_per_connection,
+        "rss_mib": memory.rss_after_kib / 1024,
+        "rss_before_mib": memory.rss_before_kib / 1024,
+        "problems": "",
+    }
+
+
+def _ws_workloads() -> list[Workload]:
+    workloads = []
+    for implementation, short in (
+        ("websockets-sansio", "sansio"),
+        ("websockets", "websockets"),
+        ("wsproto", "wsproto"),
+    ):
+        for size, label in ((64, "64"), (64 * 1024, "64k")):
+            workloads.append(
+                Workload(
+                    key=f"ws-{short}-{label}",
+                    spec=ServerSpec("ws_echo", ws=implementation, access_log=False),
+                    check=check_nothing,
+                    measure=ws_measure(size),
+                )
+            )
+    return workloads
+
+
+WORKLOADS: dict[str, Workload] = {
+    workload.key: workload
+    for workload in [
+        Workload("hello-log", ServerSpec("hello"), check_hello, wrk_measure("/")),
+        Workload("hello-nolog", ServerSpec("hello", access_log=False), check_hello, wrk_measure("/")),
+        Workload(
+            "hello-h11",
+            ServerSpec("hello", http="h11", loop="asyncio", access_log=False),
+            check_hello,
+            wrk_measure("/"),
+        ),
+        Workload(
+            "post-1k", ServerSpec("echo", access_log=False), check_echo, wrk_measure("/echo", "post_1k.lua")
+        ),
+        Workload(
+            "upload-10m",
+            ServerSpec("upload", access_log=False),
+            check_upload,
+            wrk_measure("/upload", "upload_10m.lua", mib_per_request=10.0),
+        ),
+        Workload(
+            "download-10m",
+            ServerSpec("download", access_log=False),
+            check_download,
+            download_measure,
+        ),
+        *_ws_workloads(),
+        Workload(
+            "idle",
+            ServerSpec("hello", timeout_keep_alive=IDLE_KEEP_ALIVE),
+            check_hello,
+            idle_measure,
+            fresh_server_each_round=True,
+        ),
+    ]
+}
