@@ -281,3 +281,24 @@ def test_uvicorn_main_stays_the_cli_function() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["the cli", "True"]
+
+
+@pytest.mark.parametrize(
+    ("options", "supervisor_line"),
+    [("workers=2", r"Started parent process \[\d+\]"), ("reload=True", r"Started reloader process \[\d+\]")],
+)
+def test_reload_and_workers_run_under_the_cli_supervisors(
+    project: Path, options: str, supervisor_line: str, server_process: list[ServerProcess]
+) -> None:
+    pytest.importorskip("uvicorn.supervisors.multiprocess", reason="needs uvicorn-cli")
+    process = start(
+        server_process, f"import uvicorn; uvicorn.run('pkg.mod:app', port=0, {options})", cwd=project
+    )
+    port = process.wait_until_listening()
+    process.wait_for_line(supervisor_line)
+    assert httpx.get(f"http://127.0.0.1:{port}/").text == "hello from pkg.mod"
+    process.process.send_signal(signal.SIGINT)
+    code, _, stderr = process.finish()
+    assert code == 0
+    assert "Finished server process" in stderr
+    assert "Traceback" not in stderr
