@@ -151,7 +151,8 @@ class Measurement:
             _progress(self.workload.key, round_number, self.settings.rounds, side, sample)
         return True
 
-    def run(self) -> WorkloadResult:
+    def run(self) -> None:
+        """Fill ``self.result``: interrupted, it keeps the samples taken so far."""
         for side in SIDES:
             if self.result.sides[side].unavailable:
                 self.pythons = {**self.pythons, side: None}
@@ -162,7 +163,7 @@ class Measurement:
                         server = self._start(side, stack)
                         if server is not None:
                             self._sample(side, server, round_number, self.settings.duration)
-            return self.result
+            return
         with ExitStack() as stack:
             servers = {side: server for side in SIDES if (server := self._start(side, stack)) is not None}
             for side, server in list(servers.items()):
@@ -172,7 +173,6 @@ class Measurement:
                 for side, server in list(servers.items()):
                     if not self._sample(side, server, round_number, self.settings.duration):
                         del servers[side]  # it died; later rounds would only repeat that
-        return self.result
 
 
 def _unavailable(
@@ -200,7 +200,7 @@ def _estimate_minutes(workloads: list[Workload], settings: Settings) -> float:
     seconds = 0.0
     for workload in workloads:
         if workload.fresh_server_each_round:
-            seconds += settings.rounds * 2 * (STARTUP_SECONDS + settings.idle_connections / 1000)
+            seconds += settings.rounds * 2 * (STARTUP_SECONDS + settings.idle_connections / 3000)
         else:
             seconds += 2 * (STARTUP_SECONDS + settings.warmup) + settings.rounds * 2 * settings.duration
     return seconds / 60
@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: dict[str, WorkloadResult] = {}
+    interrupted = False
     started = time.monotonic()
     try:
         for workload in workloads:
@@ -276,8 +277,11 @@ def main(argv: list[str] | None = None) -> int:
                 measurement.result.sides[side].unavailable = _unavailable(
                     workload, side, probes, setup_errors
                 )
-            results[workload.key] = measurement.run()
+            # Registered before running, so an interruption keeps the rounds already done.
+            results[workload.key] = measurement.result
+            measurement.run()
     except KeyboardInterrupt:
+        interrupted = True
         print("interrupted: the table shows what was measured so far", file=sys.stderr)
 
     labels = {"idle": f"{settings.idle_connections:,}", "connections": settings.connections}
@@ -299,4 +303,4 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     args.json.write_text(json.dumps(document, indent=2) + "\n")
-    return 0
+    return 130 if interrupted else 0
