@@ -138,8 +138,14 @@ class Measurement:
 
     def _sample(self, side: str, server: ServerProcess, round_number: int, duration: int) -> bool:
         record: SideResult = self.result.sides[side]
+        errors_before = len(server.error_lines)
         try:
             sample = self.workload.measure(server, self.settings, duration)
+            logged = server.error_lines[errors_before:]
+            if logged:
+                problems = [str(sample["problems"])] if sample["problems"] else []
+                problems.append(f"server logged {len(logged)} error line(s), first: {logged[0][:200]}")
+                sample["problems"] = "; ".join(problems)
         except Exception as exc:
             record.errors.append(_describe_error(exc))
             print(

@@ -8,7 +8,6 @@ production (formatting and a write to a pipe), not a write to a terminal.
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import socket
@@ -50,28 +49,41 @@ class ServerSpec:
 
 
 class _PipeDrain:
-    """Read a pipe to its end in a thread, keeping only a line count and the last lines."""
+    """Read a pipe to its end in a thread, keeping a line count, the last lines and error lines."""
 
-    def __init__(self, fd: int, keep_lines: int = 20) -> None:
+    _KEEP_BYTES = 16384
+
+    def __init__(self, fd: int, *, watch_errors: bool = False) -> None:
         self.lines = 0
+        self.error_lines: list[str] = []
         self._fd = fd
-        self._tail: collections.deque[bytes] = collections.deque(maxlen=keep_lines)
-        self._partial = b""
+        self._watch_errors = watch_errors
+        self._recent = b""
+        self._truncated = False
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        partial = b""
         while chunk := os.read(self._fd, 1 << 16):
             self.lines += chunk.count(b"\n")
-            # Keeping the tail needs the last few lines only, not the whole chunk.
-            pieces = (self._partial + chunk[-8192:]).split(b"\n")
-            self._partial = pieces.pop()
-            self._tail.extend(piece for piece in pieces if piece.strip())
+            recent = self._recent + chunk
+            self._truncated = self._truncated or len(recent) > self._KEEP_BYTES
+            self._recent = recent[-self._KEEP_BYTES :]
+            if self._watch_errors:  # only for stderr, where volume is low
+                *complete, partial = (partial + chunk).split(b"\n")
+                self.error_lines += [
+                    line.decode("utf-8", "replace").strip()
+                    for line in complete
+                    if line.startswith((b"ERROR", b"Traceback", b"CRITICAL"))
+                ]
         os.close(self._fd)
 
     def tail(self) -> list[str]:
-        lines = [*self._tail, self._partial] if self._partial.strip() else list(self._tail)
-        return [line.decode("utf-8", "replace").rstrip() for line in lines]
+        lines = self._recent.decode("utf-8", "replace").splitlines()
+        if self._truncated and lines:
+            lines.pop(0)  # may start mid-line
+        return [line.rstrip() for line in lines if line.strip()]
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
@@ -136,7 +148,7 @@ class ServerProcess:
             os.close(out_write)
             os.close(err_write)
         self._stdout = _PipeDrain(out_read)
-        self._stderr = _PipeDrain(err_read)
+        self._stderr = _PipeDrain(err_read, watch_errors=True)
         self._wait_until_listening(timeout)
 
     def _wait_until_listening(self, timeout: float) -> None:
@@ -186,8 +198,10 @@ class ServerProcess:
             if drain is not None:
                 drain.join(5.0)
 
-    def log_tail(self) -> list[str]:
-        return self._stderr.tail() if self._stderr else []
+    @property
+    def error_lines(self) -> list[str]:
+        """Lines of stderr that start with ERROR, CRITICAL or Traceback, so far."""
+        return self._stderr.error_lines if self._stderr else []
 
     # ---------------------------------------------------------------- /proc readings
 
