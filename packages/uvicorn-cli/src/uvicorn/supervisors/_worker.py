@@ -131,6 +131,7 @@ class Process:
         self._ping_sent_at: float | None = None
         # In the worker, replies come from the health thread and from the event loop.
         self._send_lock = threading.Lock()
+        self._pipe_lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.process = get_subprocess(config, self.target, sockets)
 
@@ -140,7 +141,7 @@ class Process:
         state = self.__dict__.copy()
         # The worker must not hold the supervisor's end: when the supervisor dies, the
         # pipe then breaks and the worker notices. Locks and tasks do not pickle.
-        for name in ("process", "parent_conn", "_send_lock", "_server", "_tasks"):
+        for name in ("process", "parent_conn", "_send_lock", "_pipe_lock", "_server", "_tasks"):
             state.pop(name, None)
         return state
 
@@ -148,6 +149,7 @@ class Process:
         self.__dict__.update(state)
         self._server = None
         self._send_lock = threading.Lock()
+        self._pipe_lock = threading.Lock()
         self._tasks = set()
 
     # ------------------------------------------------------------ supervisor side
@@ -235,10 +237,6 @@ class Process:
         logger.info("Waiting for child process [%s]", self.process.pid)
         if self.process.pid is not None:
             self.process.join(timeout)
-        if self.process.exitcode is not None:
-            # Closed only now: a worker that loses the pipe while still running thinks
-            # the supervisor died, and says so.
-            self._close_pipe()
 
     def retire(self) -> None:
         """Start taking the worker out of service without dropping a request it accepted.
@@ -282,8 +280,11 @@ class Process:
         return None
 
     def _close_pipe(self) -> None:
-        self.parent_conn.close()
-        self.child_conn.close()
+        # Two threads may stop the same worker (a supervisor thread and its owner): closing
+        # a descriptor twice could close another file that reused its number.
+        with self._pipe_lock:
+            self.parent_conn.close()
+            self.child_conn.close()
 
     # ------------------------------------------------------------ worker side
 
