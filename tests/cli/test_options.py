@@ -25,7 +25,7 @@ PROBE = "import tests.cli.config_probe as probe\nprobe.install()"
 SERVER_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--host", "0.0.0.0"], "host", "0.0.0.0"),
     (["--port", "9123"], "port", 9123),
-    (["--uds", "/tmp/probe.sock"], "uds", "/tmp/probe.sock"),
+    (["--uds", "probe.sock"], "uds", "probe.sock"),
     (["--fd", "7"], "fd", 7),
     (["--loop", "asyncio"], "loop", "asyncio"),
     (["--http", "h11"], "http", "h11"),
@@ -157,7 +157,7 @@ ENVIRONMENT = {
     "UVICORN_APP": "pid_app:app",
     "UVICORN_HOST": "0.0.0.0",
     "UVICORN_PORT": "9123",
-    "UVICORN_UDS": "/tmp/probe.sock",
+    "UVICORN_UDS": "probe.sock",
     "UVICORN_FD": "7",
     "UVICORN_LOOP": "asyncio",
     "UVICORN_HTTP": "h11",

@@ -92,6 +92,7 @@ def test_sighup_replaces_every_worker_without_dropping_a_request(launch: Launch,
         client.join()
 
     assert failures == []
+    assert "Lost the connection to the supervisor" not in server.log.text
     new_workers = server.worker_pids()
     assert len(new_workers) == 2 and not set(new_workers) & set(old_workers)
     assert set(answered_by) & set(old_workers)
@@ -186,6 +187,7 @@ def test_sigterm_lets_the_request_in_flight_finish(launch: Launch) -> None:
         assert b"echo:abc" in read_until(client, b"0\r\n\r\n")
     assert server.wait_exit() == 0
     assert server.log.matches(r"Stopping parent process")
+    assert "Lost the connection to the supervisor" not in server.log.text
     for pid in server_pids(server):
         wait_until_exited(pid)
 

@@ -42,6 +42,11 @@ def _default(name: str) -> Any:
     return _CONFIG_DEFAULTS[name]
 
 
+def _shown_default(name: str) -> dict[str, Any]:
+    """Config's default for ``name``, shown in ``--help``."""
+    return {"default": _CONFIG_DEFAULTS[name], "show_default": True}
+
+
 def _names(choices: dict[str, Any]) -> list[str]:
     # "none" works but is not advertised, as upstream.
     return [name for name in choices if name != "none"]
@@ -76,8 +81,7 @@ def _reload_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--reload-delay",
             type=float,
-            default=_default("reload_delay"),
-            show_default=True,
+            **_shown_default("reload_delay"),
             help="Delay between previous and next check if application needs to be. Defaults to 0.25s.",
         ),
         click.option(
@@ -95,15 +99,13 @@ def _implementation_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--loop",
             type=ImplementationType(_names(LOOP_FACTORIES), passed_on=["zuvloop", "none"]),
-            default=_default("loop"),
-            show_default=True,
+            **_shown_default("loop"),
             help="Event loop factory implementation.",
         ),
         click.option(
             "--http",
             type=ImplementationType(list(HTTP_PROTOCOLS), passed_on=["zttp"]),
-            default=_default("http"),
-            show_default=True,
+            **_shown_default("http"),
             help="HTTP protocol implementation.",
         ),
         # Upstream's HTTP/2 switch: accepted so that Config can explain it is not available here.
@@ -111,57 +113,49 @@ def _implementation_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--ws",
             type=ImplementationType(_names(WS_PROTOCOLS), passed_on=["none"]),
-            default=_default("ws"),
-            show_default=True,
+            **_shown_default("ws"),
             help="WebSocket protocol implementation.",
         ),
         click.option(
             "--ws-max-size",
             type=int,
-            default=_default("ws_max_size"),
-            show_default=True,
+            **_shown_default("ws_max_size"),
             help="WebSocket max size message in bytes",
         ),
         click.option(
             "--ws-max-queue",
             type=int,
-            default=_default("ws_max_queue"),
-            show_default=True,
+            **_shown_default("ws_max_queue"),
             help="The maximum length of the WebSocket message queue.",
         ),
         click.option(
             "--ws-ping-interval",
             type=float,
-            default=_default("ws_ping_interval"),
-            show_default=True,
+            **_shown_default("ws_ping_interval"),
             help="WebSocket ping interval in seconds.",
         ),
         click.option(
             "--ws-ping-timeout",
             type=float,
-            default=_default("ws_ping_timeout"),
-            show_default=True,
+            **_shown_default("ws_ping_timeout"),
             help="WebSocket ping timeout in seconds.",
         ),
         click.option(
             "--ws-per-message-deflate",
             type=bool,
-            default=_default("ws_per_message_deflate"),
-            show_default=True,
+            **_shown_default("ws_per_message_deflate"),
             help="WebSocket per-message-deflate compression",
         ),
         click.option(
             "--lifespan",
             type=click.Choice(list(LIFESPAN)),
-            default=_default("lifespan"),
-            show_default=True,
+            **_shown_default("lifespan"),
             help="Lifespan implementation.",
         ),
         click.option(
             "--interface",
             type=click.Choice(INTERFACES),
-            default=_default("interface"),
-            show_default=True,
+            **_shown_default("interface"),
             help="Select ASGI3, ASGI2, or WSGI as the application interface.",
         ),
     ]
@@ -206,15 +200,13 @@ def _proxy_and_header_options() -> list[Callable[[_F], _F]]:
         ),
         click.option(
             "--proxy-forwarded/--no-proxy-forwarded",
-            default=_default("proxy_forwarded"),
-            show_default=True,
+            **_shown_default("proxy_forwarded"),
             help="Enable/Disable the RFC 7239 Forwarded header from trusted proxies: when a request has "
             "one, it sets the client address, scheme and host instead of the X-Forwarded-* headers.",
         ),
         click.option(
             "--proxy-x-forwarded-host/--no-proxy-x-forwarded-host",
-            default=_default("proxy_x_forwarded_host"),
-            show_default=True,
+            **_shown_default("proxy_x_forwarded_host"),
             help="Enable/Disable X-Forwarded-Host from trusted proxies to set the Host header "
             "the application sees.",
         ),
@@ -270,31 +262,27 @@ def _limit_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--limit-max-requests-jitter",
             type=BoundedInt(min=0),
-            default=_default("limit_max_requests_jitter"),
-            show_default=True,
+            **_shown_default("limit_max_requests_jitter"),
             help="Maximum jitter to add to limit_max_requests. Staggers worker restarts to avoid all "
             "workers restarting simultaneously.",
         ),
         click.option(
             "--limit-request-line",
             type=positive,
-            default=_default("limit_request_line"),
-            show_default=True,
+            **_shown_default("limit_request_line"),
             help="Maximum size in bytes of a request line (method, target, version); "
             "a longer one is answered 414.",
         ),
         click.option(
             "--limit-request-fields",
             type=positive,
-            default=_default("limit_request_fields"),
-            show_default=True,
+            **_shown_default("limit_request_fields"),
             help="Maximum number of header fields in a request; more are answered 431.",
         ),
         click.option(
             "--limit-request-head-size",
             type=positive,
-            default=_default("limit_request_head_size"),
-            show_default=True,
+            **_shown_default("limit_request_head_size"),
             help="Maximum size in bytes of a whole request head (request line and headers); "
             "a larger one is answered 431.",
         ),
@@ -306,15 +294,13 @@ def _timeout_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--timeout-keep-alive",
             type=BoundedInt(min=0),
-            default=_default("timeout_keep_alive"),
-            show_default=True,
+            **_shown_default("timeout_keep_alive"),
             help="Close Keep-Alive connections if no new data is received within this timeout (in seconds).",
         ),
         click.option(
             "--timeout-request-head",
             type=BoundedFloat(above=0),
-            default=_default("timeout_request_head"),
-            show_default=True,
+            **_shown_default("timeout_request_head"),
             help="Close a connection whose request head (request line and headers) is not complete "
             "within this many seconds of the connection opening or the previous response.",
         ),
@@ -327,8 +313,7 @@ def _timeout_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--timeout-worker-healthcheck",
             type=BoundedInt(min=1),
-            default=_default("timeout_worker_healthcheck"),
-            show_default=True,
+            **_shown_default("timeout_worker_healthcheck"),
             help="Maximum number of seconds to wait for a worker to respond to a healthcheck.",
         ),
     ]
@@ -408,8 +393,7 @@ def _socket_options() -> list[Callable[[_F], _F]]:
         click.option(
             "--port",
             type=BoundedInt(0, _MAX_PORT),
-            default=_default("port"),
-            show_default=True,
+            **_shown_default("port"),
             help="Bind socket to this port. If 0, an available port will be picked.",
         ),
         click.option("--uds", type=str, default=None, help="Bind to a UNIX domain socket."),
@@ -421,8 +405,7 @@ def _socket_options() -> list[Callable[[_F], _F]]:
 
 def server_options(version_option: Callable[[_F], _F]) -> Callable[[_F], _F]:
     """A decorator adding every option to a click command; ``version_option`` goes before ``--app-dir``."""
-    tls_and_version = [*_tls_options()]
-    app = _app_options()
+    header, *app = _app_options()
     groups: list[Callable[[Any], Any]] = [
         *_socket_options(),
         *_reload_options(),
@@ -431,10 +414,10 @@ def server_options(version_option: Callable[[_F], _F]) -> Callable[[_F], _F]:
         *_proxy_and_header_options(),
         *_limit_options(),
         *_timeout_options(),
-        *tls_and_version,
-        app[0],  # --header
+        *_tls_options(),
+        header,
         version_option,
-        *app[1:],
+        *app,
     ]
 
     def decorate(command: _F) -> _F:
