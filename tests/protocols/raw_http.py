@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -103,6 +104,15 @@ class RawClient:
     async def send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
+
+    def abort(self) -> None:
+        """Reset the connection (RST): the server learns at once that the client is gone.
+
+        A plain close only sends FIN, which the server cannot tell from a half-close.
+        """
+        sock: socket.socket = self.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.writer.transport.abort()
 
     async def half_close(self) -> None:
         """Shut down our sending side (FIN) but keep reading."""

@@ -1,0 +1,294 @@
+"""What the client gets, and what is logged, when the app misbehaves."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.protocols.apps import hello, send_response
+from tests.protocols.raw_http import SIMPLE_GET, RawClient
+from tests.serving import serve
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+
+
+async def fail_before_start(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    if scope["path"] == "/fine":
+        await send_response(send, 200, b"fine")
+        return
+    raise ValueError("the app broke")
+
+
+def error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_exception_before_the_response_gets_a_500(http: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with serve(fail_before_start, http=http, lifespan="off") as running:
+        async with RawClient.connect(running) as client:
+            await client.send(SIMPLE_GET)
+            response = await client.read_response()
+            assert response.status_line == b"HTTP/1.1 500 Internal Server Error"
+            assert response.header(b"content-length") == b"21"
+            assert response.header(b"content-type") == b"text/plain; charset=utf-8"
+            assert response.header(b"connection") == b"close"
+            assert response.body == b"Internal Server Error"
+            assert await client.closed()
+        async with httpx.AsyncClient() as client:  # the server goes on serving
+            assert (await client.get(running.url + "/fine")).text == "fine"
+    [record] = error_records(caplog)
+    assert record.getMessage().startswith("Exception in ASGI application")
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ValueError)
+    assert "the app broke" in caplog.text  # the traceback is in the log
+
+
+async def test_exception_after_the_response_started_closes_the_connection(
+    http: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        raise ValueError("broke halfway")
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        received = await client.read_until_closed()
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"transfer-encoding: chunked" in received
+    assert received.endswith(b"7\r\npartial\r\n")  # no last-chunk: the client knows it was cut
+    assert b"500" not in received
+    assert "Exception in ASGI application" in caplog.text
+
+
+async def test_exception_after_start_before_any_body(http: str) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200})
+        raise ValueError("no body")
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        received = await client.read_until_closed()
+    # The head waits for the first body message, so nothing at all was written: just a close.
+    assert received == b""
+
+
+async def test_returning_without_a_response_gets_a_500(http: str, caplog: pytest.LogCaptureFixture) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        pass
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        response = await client.read_response()
+        assert response.status == 500
+        assert await client.closed()
+    assert [record.getMessage() for record in error_records(caplog)] == [
+        "ASGI callable returned without starting response."
+    ]
+
+
+async def test_returning_with_an_unfinished_response_closes(
+    http: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": b"some", "more_body": True})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        received = await client.read_until_closed()
+    assert received.startswith(b"HTTP/1.1 200 OK")
+    assert not received.endswith(b"0\r\n\r\n")
+    assert [record.getMessage() for record in error_records(caplog)] == [
+        "ASGI callable returned without completing response."
+    ]
+
+
+async def test_returning_a_value_closes_the_connection(http: str, caplog: pytest.LogCaptureFixture) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> int:
+        await send_response(send, 200, b"done")
+        return 123
+
+    # Without the proxy-headers middleware, which does not pass the return value on.
+    async with (
+        serve(app, http=http, lifespan="off", proxy_headers=False) as running,
+        RawClient.connect(running) as client,
+    ):
+        await client.send(SIMPLE_GET)
+        assert (await client.read_response()).body == b"done"
+        assert await client.closed()
+    assert [record.getMessage() for record in error_records(caplog)] == [
+        "ASGI callable should return None, but returned '123'."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        (
+            [{"type": "http.response.body", "body": b""}],
+            "Expected ASGI message 'http.response.start', but got 'http.response.body'.",
+        ),
+        (
+            [{"type": "http.response.start", "status": 200}, {"type": "http.response.start", "status": 200}],
+            "Expected ASGI message 'http.response.body', but got 'http.response.start'.",
+        ),
+        (
+            [
+                {"type": "http.response.start", "status": 200},
+                {"type": "http.response.body", "body": b"done"},
+                {"type": "http.response.body", "body": b"again"},
+            ],
+            "Unexpected ASGI message 'http.response.body' sent, after response already completed.",
+        ),
+    ],
+    ids=["body-before-start", "start-twice", "body-after-end"],
+)
+async def test_messages_out_of_order_raise_in_the_app(
+    http: str, messages: list[dict[str, Any]], error: str
+) -> None:
+    errors: list[str] = []
+
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        try:
+            for message in messages:
+                await send(message)  # type: ignore[arg-type]
+        except RuntimeError as exc:
+            errors.append(str(exc))
+            raise
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        received = await client.read_until_closed()
+    assert errors == [error]
+    if messages[0]["type"] == "http.response.body":
+        assert received.startswith(b"HTTP/1.1 500 Internal Server Error")
+    elif len(messages) == 3:
+        assert received.endswith(b"\r\n\r\ndone")  # the completed response stands
+    else:
+        assert b"500" not in received
+
+
+# ---------------------------------------------------------------- invalid response heads
+
+
+@pytest.mark.parametrize(
+    ("headers", "culprit"),
+    [
+        ([(b"x-split", b"value\r\nSet-Cookie: smuggled=1")], "b'x-split'"),
+        ([(b"x-lf", b"value\nInjected: 1")], "b'x-lf'"),
+        ([(b"x-cr", b"value\rInjected: 1")], "b'x-cr'"),
+        ([(b"x-nul", b"val\x00ue")], "b'x-nul'"),
+        ([(b"bad\r\nname", b"value")], "b'bad\\r\\nname'"),
+        ([(b"bad name", b"value")], "b'bad name'"),
+        ([(b"nul\x00name", b"value")], "b'nul\\x00name'"),
+        ([(b"", b"value")], "b''"),
+    ],
+    ids=[
+        "crlf-value",
+        "lf-value",
+        "cr-value",
+        "nul-value",
+        "crlf-name",
+        "space-name",
+        "nul-name",
+        "empty-name",
+    ],
+)
+async def test_invalid_response_header_gets_a_500_and_is_never_written(
+    http: str, headers: list[tuple[bytes, bytes]], culprit: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    errors: list[Exception] = []
+
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+        except RuntimeError as exc:
+            errors.append(exc)
+            raise
+        await send({"type": "http.response.body", "body": b"never"})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        received = await client.read_until_closed()
+    assert received.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert headers[0][0] not in received.lower() or not headers[0][0]
+    assert b"smuggled" not in received and b"Injected" not in received
+    assert len(errors) == 1  # the app was told
+    assert culprit in str(errors[0])
+    assert culprit in caplog.text  # and the log says which header
+
+
+@pytest.mark.parametrize("status", ["200", 99, 1000, None])
+async def test_invalid_status_gets_a_500(http: str, status: object) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": status})  # type: ignore[typeddict-item]
+        await send({"type": "http.response.body", "body": b"never"})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        response = await client.read_response()
+    assert response.status == 500
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[(b"content-length", b"abc")], [(b"content-length", b"-1")], [("x-str", "text")]],
+    ids=["non-numeric-length", "negative-length", "str-header"],
+)
+async def test_invalid_header_types_and_lengths_get_a_500(http: str, headers: list[Any]) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"never"})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        response = await client.read_response()
+    assert response.status == 500
+
+
+async def test_iterable_of_headers_is_accepted(http: str) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        headers = ((name, value) for name, value in [(b"x-one", b"1"), (b"x-two", b"2")])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[typeddict-item]
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        response = await client.read_response()
+    assert (response.header(b"x-one"), response.header(b"x-two")) == (b"1", b"2")
+
+
+async def test_app_headers_keep_their_case_and_order(http: str) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        headers = [(b"X-Upper", b"A"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]
+        await send_response(send, 200, b"", headers)
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        response = await client.read_response()
+    names = [name for name, _ in response.headers]
+    assert b"X-Upper" in names
+    assert response.header_list(b"set-cookie") == [b"a=1", b"b=2"]
+
+
+async def test_a_failing_request_does_not_affect_other_connections(http: str) -> None:
+    async with (
+        serve(fail_before_start, http=http, lifespan="off") as running,
+        RawClient.connect(running) as good,
+        RawClient.connect(running) as bad,
+    ):
+        await bad.send(SIMPLE_GET)
+        await good.send(b"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await bad.read_response()).status == 500
+        assert (await good.read_response()).body == b"fine"
+        await good.send(b"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n")  # still kept alive
+        assert (await good.read_response()).body == b"fine"
+
+
+async def test_hello_is_not_logged_as_an_error(http: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with serve(hello, http=http, lifespan="off") as running, httpx.AsyncClient() as client:
+        assert (await client.get(running.url)).status_code == 200
+    assert error_records(caplog) == []
