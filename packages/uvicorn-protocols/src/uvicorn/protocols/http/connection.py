@@ -138,9 +138,14 @@ class HTTPConnection(asyncio.Protocol):
         self._peer_eof = True
         reading = self._reading
         if reading is not None and reading.more_body:
-            reading.feed_disconnect()  # the body can never be completed now
-        busy = self.cycle is not None and not self.cycle.response_complete
-        return True if busy or self.pipeline else None
+            # The body can never be completed: the request is abandoned. Closing makes
+            # connection_lost tell the app (http.disconnect); nothing else could close it.
+            return None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.feed_eof()
+            return True
+        return True if self.pipeline else None
 
     def data_received(self, data: bytes) -> None:
         if self._pending_error is not None:
@@ -290,6 +295,8 @@ class HTTPConnection(asyncio.Protocol):
         if self.pipeline:
             cycle, app = self.pipeline.popleft()
             self.cycle = cycle
+            if self._peer_eof:
+                cycle.feed_eof()
             self._run(cycle, app)
             if not self.pipeline and self._upgrade_trailing is None and self._pending_error is None:
                 self.flow.resume_reading()

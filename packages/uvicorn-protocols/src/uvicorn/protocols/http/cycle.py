@@ -47,6 +47,7 @@ class RequestResponseCycle:
         "_buffered",
         "_chunked",
         "_chunks",
+        "_client_done",
         "_event",
         "_head",
         "_length_left",
@@ -80,6 +81,7 @@ class RequestResponseCycle:
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._body_done = False
+        self._client_done = False
         self._event: asyncio.Event | None = None
         # Response side.
         self._head: ResponseHead | None = None
@@ -104,6 +106,16 @@ class RequestResponseCycle:
         self.disconnected = True
         self._wake()
 
+    def feed_eof(self) -> None:
+        """The client will send nothing more (it may have half-closed or gone away).
+
+        Once its body is read, ``receive()`` reports ``http.disconnect`` (so an app
+        waiting for the client to leave learns of it), but a response is still
+        written, for clients that half-close after their request.
+        """
+        self._client_done = True
+        self._wake()
+
     def _wake(self) -> None:
         if self._event is not None:
             self._event.set()
@@ -125,10 +137,14 @@ class RequestResponseCycle:
             if result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
                 self.transport.close()
-            elif not self.response_started and not self.disconnected:
+            elif self.response_complete:
+                pass
+            elif self.disconnected or self._client_done:
+                self.transport.close()  # the app stopped because the client went away: no error
+            elif not self.response_started:
                 logger.error("ASGI callable returned without starting response.")
                 await self.send_500_response()
-            elif not self.response_complete and not self.disconnected:
+            else:
                 logger.error("ASGI callable returned without completing response.")
                 self.transport.close()
 
@@ -157,7 +173,7 @@ class RequestResponseCycle:
             self.waiting_for_100_continue = False
             self.transport.write(_CONTINUE)
         while True:
-            if self.disconnected or self.response_complete:
+            if self.disconnected or self.response_complete or (self._client_done and self._body_done):
                 return _DISCONNECT.copy()  # type: ignore[return-value]
             if self._chunks or (not self.more_body and not self._body_done):
                 return self._take_body()
