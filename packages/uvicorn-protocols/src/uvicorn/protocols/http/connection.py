@@ -63,7 +63,10 @@ class HTTPConnection(asyncio.Protocol):
         self.server_state = server_state
         self.connections = server_state.connections
         self.tasks = server_state.tasks
-        self._context = contextvars.copy_context() if config.reset_contextvars else None
+        # Each request task starts from a copy of this context, never from the previous
+        # request's (a pipelined request is started from inside the one before it):
+        # the server's context, or an empty one with reset_contextvars (as upstream).
+        self._context = contextvars.Context() if config.reset_contextvars else contextvars.copy_context()
 
         # Per connection, filled by connection_made.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
@@ -334,10 +337,8 @@ class HTTPConnection(asyncio.Protocol):
     # ------------------------------------------------------------ internals
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        if self._context is None:
-            task = self.loop.create_task(cycle.run_asgi(app))
-        else:
-            task = self.loop.create_task(cycle.run_asgi(app), context=self._context.copy())
+        # A task copies the context it is created in; create_task(context=...) needs 3.11.
+        task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
 
