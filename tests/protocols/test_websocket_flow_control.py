@@ -54,11 +54,13 @@ async def test_a_full_queue_pauses_reading_until_the_app_catches_up(ws: type[Any
     ):
         payloads = [bytes([index]) * MESSAGE for index in range(MESSAGES)]
         client.writer.write(b"".join(frame(OP_BINARY, payload) for payload in payloads))  # drained later
-        await asyncio.wait_for(events["read_paused"].wait(), 30)
-        protocol = only_connection(running)
-        queued = len(protocol._queue)
-        assert not protocol.transport.is_reading()
-        release.set()
+        try:
+            await asyncio.wait_for(events["read_paused"].wait(), 30)
+            protocol = only_connection(running)
+            queued = len(protocol._messages)
+            assert not protocol.transport.is_reading()
+        finally:
+            release.set()  # never leave the app (and so the server's shutdown) waiting
         done = await client.read_frame()
         assert done.payload == b"all read"
         assert protocol.transport.is_reading()  # resumed once the app caught up
@@ -85,8 +87,10 @@ async def test_close_from_the_app_reads_the_reply_even_with_a_full_queue(ws: typ
         raw_websocket(running) as client,
     ):
         client.writer.write(b"".join(frame(OP_BINARY, b"x" * MESSAGE) for _ in range(MESSAGES)))
-        await asyncio.wait_for(events["read_paused"].wait(), 30)
-        close_now.set()
+        try:
+            await asyncio.wait_for(events["read_paused"].wait(), 30)
+        finally:
+            close_now.set()
         close = await client.read_close()
         await client.send(frame(OP_CLOSE, close_payload(1000)))
         assert await client.at_eof()  # the server read our reply past the unread messages

@@ -78,6 +78,7 @@ async def test_protocol_errors_close_with_the_rfc_code(
         assert await client.at_eof()  # then the server ends the TCP stream
         await asyncio.wait_for(app.done.wait(), 30)
     assert app.disconnect["code"] == code
+    assert type(app.disconnect["code"]) is int  # not a library's enum member
     assert app.disconnect["reason"] == close.close_reason
 
 

@@ -15,9 +15,13 @@ import re
 from base64 import b64decode
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from uvicorn.protocols.http.request_head import HeadProblem, decode_path, split_target
 from uvicorn.protocols.http.response_head import STATUS_LINES
+
+if TYPE_CHECKING:
+    from uvicorn._types import WebSocketScope
 
 __all__ = [
     "MAX_HEAD_SIZE",
@@ -64,6 +68,33 @@ class HandshakeRequest:
     query_string: bytes
     headers: list[tuple[bytes, bytes]]  # names lowercased, in order
     subprotocols: list[str]
+
+    def scope(
+        self,
+        asgi_version: Literal["2.0", "3.0"],
+        scheme: str,
+        server: tuple[str, int | None] | None,
+        client: tuple[str, int] | None,
+        root_path: str,
+        state: dict[str, Any],
+    ) -> WebSocketScope:
+        """The ASGI scope of this connection (the path fields start with ``root_path``)."""
+        return {
+            "type": "websocket",
+            "asgi": {"version": asgi_version, "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": scheme,
+            "server": server,
+            "client": client,
+            "root_path": root_path,
+            "path": root_path + self.path,
+            "raw_path": root_path.encode("ascii", "surrogateescape") + self.raw_path,
+            "query_string": self.query_string,
+            "headers": self.headers,
+            "subprotocols": self.subprotocols,
+            "state": state,
+            "extensions": {"websocket.http.response": {}},
+        }
 
     @property
     def target(self) -> str:

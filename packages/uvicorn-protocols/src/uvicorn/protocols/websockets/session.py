@@ -1,46 +1,34 @@
 """One ASGI WebSocket session, shared by the websockets-sansio, websockets and wsproto adapters.
 
 Everything an app can observe lives here, so it is the same whichever library
-reads the frames: the opening handshake request and the ASGI scope, the message
-queue (``ws_max_queue``, with reading paused while it is full), the
-accept/close/denial state machine, write flow control, keepalive pings, the
-closing handshake and graceful shutdown with ``1012``.
-
-An adapter subclasses :class:`WebSocketSession` and only translates: it lets its
-library check the handshake and build the ``101`` answer, turns incoming bytes
-into calls of :meth:`_deliver`, :meth:`_on_pong`, :meth:`_on_peer_close` and
-:meth:`_on_failure` (the library's replies, such as pongs and close echoes, are
-written by the adapter), and encodes outgoing frames.
+reads the frames. That covers the ASGI scope, the message queue
+(``ws_max_queue``), the accept/close/denial state machine, waiting in ``send()``
+on write back-pressure, keepalive pings, the closing handshake, and graceful
+shutdown with ``1012``. The transport side is
+:class:`~uvicorn.protocols.websockets.connection.WebSocketConnection`, which also
+states what an adapter implements.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
-import random
-import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.utils import (
-    ClientDisconnected,
-    get_client_addr,
-    get_local_addr,
-    get_path_with_query_string,
-    get_remote_addr,
-    is_ssl,
-)
+from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 from uvicorn.protocols.websockets.close_codes import check_close
-from uvicorn.protocols.websockets.denial import DenialResponse
-from uvicorn.protocols.websockets.handshake import (
-    MAX_HEAD_SIZE,
-    HandshakeError,
-    HandshakeRequest,
-    checked_headers,
-    read_request,
-    rejection,
+from uvicorn.protocols.websockets.connection import (
+    CLOSING,
+    DENYING,
+    HANDSHAKE,
+    OPEN,
+    TRACE_LOG_LEVEL,
+    WebSocketConnection,
 )
+from uvicorn.protocols.websockets.denial import DenialResponse
+from uvicorn.protocols.websockets.handshake import HandshakeRequest, checked_headers, rejection
+from uvicorn.protocols.websockets.keepalive import Keepalive
+from uvicorn.protocols.websockets.message_queue import MessageQueue
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, WebSocketScope
@@ -49,18 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = ["WebSocketSession"]
 
-TRACE_LOG_LEVEL = 5
-
-# Where the session is. Data frames flow only while OPEN; CLOSING waits for the
-# peer's reply to our close frame.
-AWAITING_REQUEST, HANDSHAKE, DENYING, OPEN, CLOSING, CLOSED = range(6)
-
-_CONNECT: dict[str, Any] = {"type": "websocket.connect"}
 _INTERNAL_ERROR = rejection(500, "Internal Server Error")
 _FORBIDDEN_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
-class WebSocketSession(asyncio.Protocol):
+class WebSocketSession(WebSocketConnection):
     """The ASGI side of a WebSocket connection; subclassed once per library."""
 
     def __init__(
@@ -72,135 +53,39 @@ class WebSocketSession(asyncio.Protocol):
     ) -> None:
         if not config.loaded:
             config.load()
-        self.config = config
+        super().__init__(config, server_state, _loop)
         self.app: ASGI3Application = config.loaded_app
-        self.loop = _loop or asyncio.get_event_loop()
-        self.logger = logging.getLogger("uvicorn.error")
         self.root_path = config.root_path
-        self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
         self.app_state = app_state
-        self.server_state = server_state
-        self.connections = server_state.connections
         self.tasks = server_state.tasks
-        self.max_size: int = config.ws_max_size
-        self.max_queue: int = max(1, config.ws_max_queue)
-        self._resume_queue_at = self.max_queue // 2
-        self.ping_interval: float | None = config.ws_ping_interval
-        self.ping_timeout: float | None = config.ws_ping_timeout
         self._fresh_context: bool = config.reset_contextvars
-
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.server: tuple[str, int | None] | None = None
-        self.client: tuple[str, int] | None = None
-        self.scheme = "ws"
         self.scope: WebSocketScope = None  # type: ignore[assignment]
 
-        self._state = AWAITING_REQUEST
-        self._buffer = b""  # the request head so far, then bytes that arrive before the accept
-        self._queue: deque[dict[str, Any]] = deque([_CONNECT.copy()])
-        self._receiver: asyncio.Future[None] | None = None  # the app's receive(), waiting
-        self._disconnect: dict[str, Any] | None = None  # queued once; repeated to late receive() calls
+        self._messages = MessageQueue(config.ws_max_queue, self._update_reading)
+        self._messages.put({"type": "websocket.connect"})
         self._ended_by: str | None = None  # the app message that ended the session
         self._denial: DenialResponse | None = None
-        self._lost = False
         self._opened = False
-        self.close_timeout = 10.0
-        self.close_timer: asyncio.TimerHandle | None = None
+        self.keepalive = Keepalive(
+            self.loop,
+            config.ws_ping_interval,
+            config.ws_ping_timeout,
+            self._send_ping,
+            self._keepalive_timed_out,
+        )
 
-        # Reading pauses while any of these holds; see _update_reading().
-        self._read_paused = False
-        self._queue_full = False
-        self._write_paused = False
-        self._early_full = False
-        self._writable = asyncio.Event()
-        self._writable.set()
+    # The keepalive state under upstream's attribute names, which tests and tools read.
+    @property
+    def ping_timer(self) -> asyncio.TimerHandle | None:
+        return self.keepalive.ping_timer
 
-        self.ping_timer: asyncio.TimerHandle | None = None
-        self.pong_timer: asyncio.TimerHandle | None = None
-        self.ping_sent_at = 0.0
-        self._ping_payload = b""
+    @property
+    def pong_timer(self) -> asyncio.TimerHandle | None:
+        return self.keepalive.pong_timer
 
-    # ------------------------------------------------------------ adapter interface
-
-    def _library_handshake(self, request: HandshakeRequest) -> None:
-        """Let the library read the valid request; raise :class:`HandshakeError` if it refuses it."""
-        raise NotImplementedError
-
-    def _accept_response(self, subprotocol: str | None, headers: list[tuple[bytes, bytes]]) -> bytes:
-        """The ``101`` response, with the negotiated extensions, ``subprotocol`` and ``headers``."""
-        raise NotImplementedError
-
-    def _receive_frames(self, data: bytes) -> None:
-        """Feed bytes after the handshake to the library and report what they carried."""
-        raise NotImplementedError
-
-    def _encode_text(self, text: str) -> bytes:
-        raise NotImplementedError
-
-    def _encode_bytes(self, data: bytes) -> bytes:
-        raise NotImplementedError
-
-    def _encode_close(self, code: int, reason: str) -> bytes:
-        raise NotImplementedError
-
-    def _encode_ping(self, payload: bytes) -> bytes:
-        raise NotImplementedError
-
-    # ------------------------------------------------------------ asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.connections.add(self)
-        self.transport = transport  # type: ignore[assignment]
-        self.server = get_local_addr(self.transport)
-        self.client = get_remote_addr(self.transport)
-        self.scheme = "wss" if is_ssl(self.transport) else "ws"
-        if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
-            self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", self._log_prefix())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.connections.discard(self)
-        if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
-            self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection lost", self._log_prefix())
-        if self._opened:
-            self.logger.info("connection closed")
-        self._lost = True
-        self._stop_timers()
-        self._state = CLOSED
-        self._queue_disconnect(1006)  # abnormal closure, unless a close frame said otherwise
-        self._writable.set()  # asyncio never resumes writing on a lost transport
-        if exc is None:
-            self.transport.close()
-
-    def eof_received(self) -> None:
-        # The peer will send nothing more; returning None lets the transport close.
-        return None
-
-    def data_received(self, data: bytes) -> None:
-        state = self._state
-        if state in (OPEN, CLOSING):
-            self._receive_frames(data)
-        elif state == AWAITING_REQUEST:
-            self._read_head(data)
-        elif state == CLOSED:
-            # E.g. a pong that crossed our close: the session is over, nothing to read.
-            if not self.transport.is_closing():
-                self.transport.close()
-        else:
-            # A client must wait for the 101 before sending frames; hold them, bounded.
-            self._buffer += data
-            if len(self._buffer) > MAX_HEAD_SIZE and not self._early_full:
-                self._early_full = True
-                self._update_reading()
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-        self._writable.clear()
-        self._update_reading()  # a peer that does not read must not make us queue pongs for it
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        self._writable.set()
-        self._update_reading()
+    @property
+    def ping_sent_at(self) -> float:
+        return self.keepalive.ping_sent_at
 
     # ------------------------------------------------------------ server interface
 
@@ -212,55 +97,23 @@ class WebSocketSession(asyncio.Protocol):
             self._send_close(1012, "")
         elif state == CLOSING:
             self._finish()  # our close frame is out; stop waiting for the reply
-        elif state == HANDSHAKE or (state == DENYING and not self._denial_started()):
+        elif self._can_still_answer_500():
             self._end_with(_INTERNAL_ERROR)
         else:
             self._finish()
 
-    # ------------------------------------------------------------ the opening handshake
-
-    def _read_head(self, data: bytes) -> None:
-        buffer = self._buffer + data
-        end = buffer.find(b"\r\n\r\n")
-        if end == -1:
-            if len(buffer) > MAX_HEAD_SIZE:
-                self._refuse(HandshakeError(431, "Request header fields too large."))
-            else:
-                self._buffer = buffer
-            return
-        self._buffer = buffer[end + 4 :]
-        try:
-            request = read_request(buffer[: end + 4])
-            self._library_handshake(request)
-        except HandshakeError as error:
-            self._refuse(error)
-            return
-        self._start_app(request)
-
-    def _refuse(self, error: HandshakeError) -> None:
-        self.logger.warning(
-            "%sInvalid WebSocket handshake (%d): %s", self._log_prefix(), error.status, error.message
-        )
-        self._end_with(error.response())
+    # ------------------------------------------------------------ running the app
 
     def _start_app(self, request: HandshakeRequest) -> None:
         self._state = HANDSHAKE
-        self.scope = {
-            "type": "websocket",
-            "asgi": {"version": self.config.asgi_version, "spec_version": "2.4"},
-            "http_version": "1.1",
-            "scheme": self.scheme,
-            "server": self.server,
-            "client": self.client,
-            "root_path": self.root_path,
-            "path": self.root_path + request.path,
-            "raw_path": self._raw_root_path + request.raw_path,
-            "query_string": request.query_string,
-            "headers": request.headers,
-            "subprotocols": request.subprotocols,
-            "state": self.app_state.copy(),
-            "extensions": {"websocket.http.response": {}},
-        }
+        self.scope = request.scope(
+            self.config.asgi_version,
+            self.scheme,
+            self.server,
+            self.client,
+            self.root_path,
+            self.app_state.copy(),
+        )
         if self._fresh_context:
             # Nothing set around the server (or in the lifespan) leaks into the app.
             task = contextvars.Context().run(self.loop.create_task, self.run_asgi())
@@ -268,8 +121,6 @@ class WebSocketSession(asyncio.Protocol):
             task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
-
-    # ------------------------------------------------------------ running the app
 
     async def run_asgi(self) -> None:
         """Run the app for this connection and make sure the client always gets an answer."""
@@ -279,11 +130,13 @@ class WebSocketSession(asyncio.Protocol):
             pass
         except BaseException as exc:
             self.logger.error("Exception in ASGI application\n", exc_info=exc)
-            self._answer_500_if_possible()
+            if self._can_still_answer_500():
+                self._end_with(_INTERNAL_ERROR)
         else:
             if self._state in (HANDSHAKE, DENYING):
                 self.logger.error("ASGI callable returned without completing handshake.")
-                self._answer_500_if_possible()
+                if self._can_still_answer_500():
+                    self._end_with(_INTERNAL_ERROR)
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
         if self._state != CLOSING:
@@ -291,53 +144,27 @@ class WebSocketSession(asyncio.Protocol):
             # client sees 1006); after one, we wait for the peer's reply or the timer.
             self._finish()
 
-    def _answer_500_if_possible(self) -> None:
-        if self._state == HANDSHAKE or (self._state == DENYING and not self._denial_started()):
-            self._end_with(_INTERNAL_ERROR)
+    def _can_still_answer_500(self) -> bool:
+        """True while the client has been sent nothing at all."""
+        if self._state == HANDSHAKE:
+            return True
+        return self._state == DENYING and self._denial is not None and not self._denial.head_written
 
     # ------------------------------------------------------------ ASGI receive
 
     async def receive(self) -> ASGIReceiveEvent:
-        queue = self._queue
-        while not queue:
-            if self._disconnect is not None:
-                return self._disconnect.copy()  # type: ignore[return-value]
-            self._receiver = asyncio.get_running_loop().create_future()
-            await self._receiver
-        message = queue.popleft()
-        if self._queue_full and len(queue) <= self._resume_queue_at:
-            self._queue_full = False
-            self._update_reading()
-        return message  # type: ignore[return-value]
+        return await self._messages.get()  # type: ignore[return-value]
 
     def _deliver(self, message: dict[str, Any]) -> None:
-        """Queue a complete incoming message for the app (dropped once a close is under way)."""
-        if self._state != OPEN:
-            return
-        queue = self._queue
-        queue.append(message)
-        receiver = self._receiver
-        if receiver is not None:
-            self._receiver = None
-            if not receiver.done():
-                receiver.set_result(None)
-        if len(queue) >= self.max_queue and not self._queue_full:
-            self._queue_full = True
-            self._update_reading()
+        """Adapter hook: a complete incoming message (dropped once a close is under way)."""
+        if self._state == OPEN:
+            self._messages.put(message)
 
     def _queue_disconnect(self, code: int, reason: str | None = None) -> None:
-        if self._disconnect is not None:
-            return
-        message: dict[str, Any] = {"type": "websocket.disconnect", "code": code}
-        if reason is not None:
-            message["reason"] = reason
-        self._disconnect = message
-        self._queue.append(message)
-        receiver = self._receiver
-        if receiver is not None:
-            self._receiver = None
-            if not receiver.done():
-                receiver.set_result(None)
+        self._messages.put_disconnect(code, reason)
+
+    def _app_is_behind(self) -> bool:
+        return self._messages.full
 
     # ------------------------------------------------------------ ASGI send
 
@@ -391,33 +218,25 @@ class WebSocketSession(asyncio.Protocol):
             raise ClientDisconnected()  # closed by the peer, a protocol error, keepalive or shutdown
 
     def _accept(self, message: Any) -> None:
-        subprotocol = message.get("subprotocol")
+        subprotocol = message.get("subprotocol") or None  # "" means none, as upstream
         if subprotocol is not None and subprotocol not in self.scope["subprotocols"]:
             raise RuntimeError(
                 f"The app accepted subprotocol {subprotocol!r}, which the client did not offer "
                 f"(it offered {self.scope['subprotocols']!r})."
             )
         headers = self.server_state.default_headers + checked_headers(message.get("headers", ()))
-        scope = self.scope
-        self.logger.info(
-            '%s - "WebSocket %s" [accepted]', get_client_addr(scope), get_path_with_query_string(scope)
-        )
+        self._log_answer("[accepted]")
         self.transport.write(self._accept_response(subprotocol, headers))
         self._state = OPEN
         self._opened = True
         self.logger.info("connection open")
-        self._start_keepalive()
-        early, self._buffer = self._buffer, b""
-        if self._early_full:
-            self._early_full = False
-            self._update_reading()
+        self.keepalive.start()
+        early = self._take_early_bytes()
         if early:
             self._receive_frames(early)
 
     def _forbid(self) -> None:
-        self.logger.info(
-            '%s - "WebSocket %s" 403', get_client_addr(self.scope), get_path_with_query_string(self.scope)
-        )
+        self._log_answer("403")
         self._ended_by = "websocket.close"
         self._queue_disconnect(1006)
         response = DenialResponse(403, _FORBIDDEN_HEADERS, self.server_state.default_headers)
@@ -427,10 +246,7 @@ class WebSocketSession(asyncio.Protocol):
         denial = self._denial = DenialResponse(
             message["status"], message.get("headers", ()), self.server_state.default_headers
         )
-        scope = self.scope
-        self.logger.info(
-            '%s - "WebSocket %s" %d', get_client_addr(scope), get_path_with_query_string(scope), denial.status
-        )
+        self._log_answer(str(denial.status))
         self._state = DENYING
         head = denial.start()
         if head:
@@ -447,8 +263,11 @@ class WebSocketSession(asyncio.Protocol):
             self._queue_disconnect(1006)
             self._finish()
 
-    def _denial_started(self) -> bool:
-        return self._denial is not None and self._denial.head_written
+    def _log_answer(self, answer: str) -> None:
+        scope = self.scope
+        self.logger.info(
+            '%s - "WebSocket %s" %s', get_client_addr(scope), get_path_with_query_string(scope), answer
+        )
 
     # ------------------------------------------------------------ closing
 
@@ -456,10 +275,8 @@ class WebSocketSession(asyncio.Protocol):
         """Start the closing handshake; the peer's reply (or the timer) ends the connection."""
         self.transport.write(self._encode_close(code, reason))
         self._state = CLOSING
-        self._stop_keepalive()
-        if self._queue_full:
-            self._queue_full = False
-            self._update_reading()  # the reply must be read even if the app stopped reading
+        self.keepalive.stop()
+        self._messages.stop_counting()  # the reply must be read even if the app stopped reading
         self.close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
 
     def _close_timed_out(self) -> None:
@@ -467,84 +284,39 @@ class WebSocketSession(asyncio.Protocol):
         self._finish()
 
     def _on_peer_close(self, code: int, reason: str) -> None:
-        """A close frame arrived (the adapter has already written the library's echo)."""
+        """Adapter hook: a close frame arrived (the library's echo is already written)."""
         if self._state == OPEN:
             self._queue_disconnect(code, reason)
         self._finish()
 
     def _on_failure(self, code: int, reason: str) -> None:
-        """The library found a protocol error; the adapter has written the close frame."""
+        """Adapter hook: the library found a protocol error (its close frame is already written)."""
         self.logger.warning("%sWebSocket connection failed (%d): %s", self._log_prefix(), code, reason)
         self._queue_disconnect(code, reason)
         self._finish()
 
-    def _end_with(self, response: bytes) -> None:
-        """Answer the handshake with an HTTP response instead of a WebSocket, then close."""
-        if not self.transport.is_closing():
-            self.transport.write(response)
-        self._finish()
-
-    def _finish(self) -> None:
-        self._state = CLOSED
-        self._stop_timers()
-        if not self.transport.is_closing():
-            self.transport.close()
+    def _connection_gone(self) -> None:
+        if self._opened:
+            self.logger.info("connection closed")
+        self._queue_disconnect(1006)  # abnormal closure, unless a close frame said otherwise
 
     def _stop_timers(self) -> None:
-        self._stop_keepalive()
-        if self.close_timer is not None:
-            self.close_timer.cancel()
-            self.close_timer = None
-
-    # ------------------------------------------------------------ flow control
-
-    def _update_reading(self) -> None:
-        paused = self._queue_full or self._write_paused or self._early_full
-        if paused == self._read_paused or self.transport.is_closing():
-            return
-        self._read_paused = paused
-        if paused:
-            self.transport.pause_reading()
-        else:
-            self.transport.resume_reading()
+        super()._stop_timers()
+        self.keepalive.stop()
 
     # ------------------------------------------------------------ keepalive
 
-    def _start_keepalive(self) -> None:
-        if self.ping_interval is not None and self.ping_interval > 0:
-            self.ping_timer = self.loop.call_later(self.ping_interval, self._keepalive_ping)
-
-    def _keepalive_ping(self) -> None:
-        assert self.ping_interval is not None
-        self.ping_timer = self.loop.call_later(self.ping_interval, self._keepalive_ping)
-        if self.pong_timer is not None:
-            return  # the previous ping is still waiting for its pong
-        self._ping_payload = random.getrandbits(32).to_bytes(4, "big")
-        self.ping_sent_at = time.monotonic()
-        self.transport.write(self._encode_ping(self._ping_payload))
-        if self.ping_timeout is not None:
-            self.pong_timer = self.loop.call_later(self.ping_timeout, self._keepalive_timed_out)
+    def _send_ping(self, payload: bytes) -> None:
+        self.transport.write(self._encode_ping(payload))
 
     def _on_pong(self, payload: bytes) -> None:
-        # Only the pong for our latest ping counts; unsolicited ones are allowed and ignored.
-        if self.pong_timer is not None and payload == self._ping_payload:
-            self.pong_timer.cancel()
-            self.pong_timer = None
+        """Adapter hook: a pong arrived."""
+        self.keepalive.pong(payload)
 
     def _keepalive_timed_out(self) -> None:
-        self.pong_timer = None
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket keepalive ping timeout", self._log_prefix())
         reason = "keepalive ping timeout"
         self.transport.write(self._encode_close(1011, reason))
         self._queue_disconnect(1011, reason)
         self._finish()
-
-    def _stop_keepalive(self) -> None:
-        for timer in (self.ping_timer, self.pong_timer):
-            if timer is not None:
-                timer.cancel()
-        self.ping_timer = self.pong_timer = None
-
-    def _log_prefix(self) -> str:
-        return "%s:%d - " % self.client if self.client else ""

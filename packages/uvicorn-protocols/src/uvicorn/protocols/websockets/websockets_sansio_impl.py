@@ -19,8 +19,9 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from uvicorn.protocols.websockets.connection import OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
-from uvicorn.protocols.websockets.session import OPEN, WebSocketSession
+from uvicorn.protocols.websockets.session import WebSocketSession
 
 if TYPE_CHECKING:
     from websockets.extensions.base import ServerExtensionFactory

@@ -23,8 +23,9 @@ from wsproto.events import (
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from uvicorn.protocols.websockets.connection import OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
-from uvicorn.protocols.websockets.session import OPEN, WebSocketSession
+from uvicorn.protocols.websockets.session import WebSocketSession
 
 __all__ = ["WSProtocol"]
 
