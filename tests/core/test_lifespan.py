@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -184,3 +185,20 @@ async def test_lifespan_off_does_nothing() -> None:
     await lifespan.shutdown()
     assert lifespan.state == {}
     assert lifespan.should_exit is False
+
+
+async def test_cancelled_after_startup_is_not_reported_as_unsupported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A quick exit (e.g. gunicorn's SIGQUIT) cancels the lifespan task while the app
+    # waits for shutdown: that app supports lifespan and must not be logged otherwise.
+    app = LifespanApp()
+    lifespan = LifespanOn(Config(app, lifespan="auto"))
+    await lifespan.startup()
+    assert app.events == ["lifespan.startup"]
+    task = lifespan._main_task
+    assert task is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert "appears unsupported" not in caplog.text

@@ -106,6 +106,8 @@ class LifespanOn:
             self.error_occurred = True
             if self.startup_failed or self.shutdown_failed:
                 return  # the app already reported the failure; raising after it is allowed
+            if isinstance(exc, asyncio.CancelledError) and self.startup_event.is_set():
+                raise  # cancelled by a quick exit after a good startup: lifespan is supported
             if self.config.lifespan == "auto":
                 self.logger.info("ASGI 'lifespan' protocol appears unsupported.")
             else:
