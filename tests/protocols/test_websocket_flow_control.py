@@ -13,6 +13,8 @@ from typing import Any
 from tests.protocols.test_websocket_support import (
     OP_BINARY,
     OP_CLOSE,
+    OP_PING,
+    Recorder,
     close_payload,
     frame,
     instrumented,
@@ -80,7 +82,9 @@ async def test_close_from_the_app_reads_the_reply_even_with_a_full_queue(ws: typ
         await send({"type": "websocket.close", "code": 1000})  # never read the queued messages
 
     class WaitsForTheReply(instrumented(ws, events)):  # type: ignore[misc]
-        close_timeout = 600.0  # only the client's reply can end this connection in time
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.close_timeout = 600.0  # only the client's reply can end this connection in time
 
     async with (
         serve(app, ws=WaitsForTheReply, http=http, lifespan="off", ws_max_queue=2) as running,
@@ -124,3 +128,26 @@ async def test_send_waits_while_the_client_does_not_read(ws: type[Any], http: st
     assert payloads == [chunk] * count  # ...and nothing was lost
     # Buffered: below the high-water mark plus the frame that crossed it (generously bounded).
     assert progress["largest_buffer"] <= 4 * 65536
+
+
+async def test_a_client_that_does_not_read_cannot_make_the_server_queue_pongs(
+    ws: type[Any], http: str
+) -> None:
+    events = {"write_paused": asyncio.Event(), "read_paused": asyncio.Event()}
+    async with (
+        serve(
+            Recorder(), ws=instrumented(ws, events), http=http, lifespan="off", ws_ping_interval=None
+        ) as running,
+        raw_websocket(running) as client,
+    ):
+        # 32 MiB of pings, each asking for a 125-byte pong, and this client reads nothing.
+        # (One mask for all: the server does not care, and masking each in Python is slow.)
+        client.writer.write(frame(OP_PING, b"p" * 125) * 250_000)
+        try:
+            await asyncio.wait_for(events["read_paused"].wait(), 30)
+            buffered = only_connection(running).transport.get_write_buffer_size()
+        finally:
+            client.writer.transport.abort()  # our own unsent pings must not hold the close
+    assert events["write_paused"].is_set()  # reading stopped because the pongs could not leave
+    # The pongs for one socket read (<= 256 KiB) beyond the high-water mark, not for all 32 MiB.
+    assert buffered < 1024 * 1024
