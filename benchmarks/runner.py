@@ -101,17 +101,14 @@ def _describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, known) and text else f"{type(exc).__name__}: {text}"
 
 
+_SHARE_LABELS = {"server_cpu": "server", "other_cpu": "others on its core", "load_cpu": "load generator"}
+
+
 def _progress(key: str, round_number: int, rounds: int, side: str, sample: dict[str, Any]) -> None:
-    extras = [
-        f"{name.replace('_', ' ')} {float(sample[name]):.0%}"
-        for name in ("server_cpu", "load_cpu")
-        if name in sample
-    ]
-    detail = f" ({', '.join(extras)})" if extras else ""
-    print(
-        f"  [{key}] round {round_number}/{rounds} {side}: {float(sample['value']):,.1f}{detail}",
-        file=sys.stderr,
-    )
+    shares = [f"{label} {float(sample[name]):.0%}" for name, label in _SHARE_LABELS.items() if name in sample]
+    detail = f" (CPU: {', '.join(shares)})" if shares else ""
+    value = float(sample["value"])
+    print(f"  [{key}] round {round_number}/{rounds} {side}: {value:,.1f}{detail}", file=sys.stderr)
 
 
 class Measurement:

@@ -220,3 +220,34 @@ class ServerProcess:
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def core_meter(self) -> CoreMeter:
+        """Start measuring who uses the server's core: the server, or anything else."""
+        return CoreMeter(self)
+
+
+def core_busy_seconds(cpu: int) -> float:
+    """Time core ``cpu`` spent not idle since boot (steal included: a hypervisor took it)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        fields = line.split()
+        if fields[0] == f"cpu{cpu}":
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[1:9])
+            return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+    raise ServerError(f"no cpu{cpu} line in /proc/stat")
+
+
+class CoreMeter:
+    """Shares of the server's core used by the server and by everything else, over a window."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self._server = server
+        self._started = time.monotonic()
+        self._server_before = server.cpu_seconds()
+        self._core_before = core_busy_seconds(server.cpu)
+
+    def read(self) -> dict[str, float]:
+        """``server_cpu`` and ``other_cpu``: shares of the core since the meter started."""
+        wall = max(time.monotonic() - self._started, 1e-9)
+        server = self._server.cpu_seconds() - self._server_before
+        core = core_busy_seconds(self._server.cpu) - self._core_before
+        return {"server_cpu": server / wall, "other_cpu": max(core - server, 0.0) / wall}

@@ -209,9 +209,12 @@ def _notes(row: Row, results: Results) -> list[str]:
             notes.append(f"{key}: load generator used {text} of its core, it may be the limit")
         text, shares = _shares(result, "server_cpu")
         if any(share < SERVER_STARVED_SHARE for share in shares):
+            others, _ = _shares(result, "other_cpu")
             ratio = _per_cpu_ratio(result)
-            per_cpu = f"; per server CPU-second ours/upstream = {ratio:.2f}x" if ratio is not None else ""
-            notes.append(f"{key}: server used {text} of its core (machine busy?){per_cpu}")
+            notes.append(
+                f"{key}: server used {text} of its core, other processes {others}"
+                + (f"; per server CPU-second ours/upstream = {ratio:.2f}x" if ratio is not None else "")
+            )
     return notes
 
 

@@ -105,7 +105,7 @@ def wrk_measure(path: str, script: str | None = None, mib_per_request: float | N
     """Measure with wrk: requests/s (or MiB/s when each request moves ``mib_per_request``) and p99."""
 
     def measure(server: ServerProcess, settings: Settings, duration: int) -> Sample:
-        cpu_before, lines_before = server.cpu_seconds(), server.stdout_lines
+        meter, lines_before = server.core_meter(), server.stdout_lines
         result = run_wrk(
             f"http://{HOST}:{server.port}{path}",
             connections=settings.connections,
@@ -113,6 +113,7 @@ def wrk_measure(path: str, script: str | None = None, mib_per_request: float | N
             cpu=settings.load_cpu,
             script=script,
         )
+        usage = meter.read()
         server.check_alive()
         problems = [result.problems] if result.problems else []
         logged = server.stdout_lines - lines_before
@@ -127,7 +128,7 @@ def wrk_measure(path: str, script: str | None = None, mib_per_request: float | N
             "value": value,
             "requests_per_second": result.requests_per_second,
             "p99_ms": result.p99_ms,
-            "server_cpu": (server.cpu_seconds() - cpu_before) / duration,
+            **usage,
             "load_cpu": result.load_cpu_share,
             "problems": "; ".join(problems),
         }
@@ -139,8 +140,9 @@ def _run_client(module: str, options: list[str], server: ServerProcess, settings
     """Run one of our load clients (``python -m benchmarks.MODULE``) and read its JSON report."""
     command = [str(settings.client_python), "-m", f"benchmarks.{module}", f"--port={server.port}", *options]
     command.append(f"--connections={settings.connections}")
-    cpu_before = server.cpu_seconds()
+    meter = server.core_meter()
     finished = run_load(command, cpu=settings.load_cpu, timeout=settings.duration + 120, cwd=str(REPO_ROOT))
+    usage = meter.read()
     server.check_alive()
     try:
         report: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
@@ -148,8 +150,7 @@ def _run_client(module: str, options: list[str], server: ServerProcess, settings
         raise LoadError(f"{module} failed: {finished.stderr.strip()[-300:]}") from None
     if "error" in report:
         raise LoadError(f"{module}: {report['error']}")
-    report["server_cpu"] = (server.cpu_seconds() - cpu_before) / report["seconds"]
-    report["load_cpu"] = finished.cpu_share
+    report.update(usage, load_cpu=finished.cpu_share)
     return report
 
 
@@ -161,6 +162,7 @@ def ws_measure(size: int) -> Measure:
         return {
             "value": report["messages"] / report["seconds"],
             "server_cpu": report["server_cpu"],
+            "other_cpu": report["other_cpu"],
             "load_cpu": report["load_cpu"],
             "problems": "; ".join(report["errors"]),
         }
@@ -175,6 +177,7 @@ def download_measure(server: ServerProcess, settings: Settings, duration: int) -
         "value": report["body_bytes"] / MIB / report["seconds"],
         "responses": report["responses"],
         "server_cpu": report["server_cpu"],
+        "other_cpu": report["other_cpu"],
         "load_cpu": report["load_cpu"],
         "problems": "; ".join(report["errors"]),
     }
