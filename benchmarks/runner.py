@@ -101,7 +101,12 @@ def _describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, known) and text else f"{type(exc).__name__}: {text}"
 
 
-_SHARE_LABELS = {"server_cpu": "server", "other_cpu": "others on its core", "load_cpu": "load generator"}
+_SHARE_LABELS = {
+    "server_cpu": "server",
+    "other_cpu": "others on server core",
+    "load_cpu": "load generator",
+    "load_core_others": "others on load core",
+}
 
 
 def _progress(key: str, round_number: int, rounds: int, side: str, sample: dict[str, Any]) -> None:

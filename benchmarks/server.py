@@ -8,6 +8,7 @@ production (formatting and a write to a pipe), not a write to a terminal.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -48,6 +49,19 @@ class ServerSpec:
         ]
 
 
+# Seconds between two reads of a server's pipe, and the pipe size that makes it safe:
+# even 100k log lines/s (~10 MB/s) fill only a tenth of the pipe meanwhile.
+_DRAIN_PAUSE = 0.01
+_PIPE_SIZE = 1 << 20
+
+
+def _enlarge(fd: int) -> None:
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except OSError:
+        pass  # above /proc/sys/fs/pipe-max-size: the default size still works, with less slack
+
+
 class _PipeDrain:
     """Read a pipe to its end in a thread, keeping a line count, the last lines and error lines."""
 
@@ -65,7 +79,7 @@ class _PipeDrain:
 
     def _run(self) -> None:
         partial = b""
-        while chunk := os.read(self._fd, 1 << 16):
+        while chunk := os.read(self._fd, 1 << 20):
             self.lines += chunk.count(b"\n")
             recent = self._recent + chunk
             self._truncated = self._truncated or len(recent) > self._KEEP_BYTES
@@ -77,6 +91,10 @@ class _PipeDrain:
                     for line in complete
                     if line.startswith((b"ERROR", b"Traceback", b"CRITICAL"))
                 ]
+            # The access log arrives a line per write; reading each on its own
+            # would cost the load core a wake-up per request. Pausing between
+            # reads batches them; the pipe holds far more than arrives meanwhile.
+            time.sleep(_DRAIN_PAUSE)
         os.close(self._fd)
 
     def tail(self) -> list[str]:
@@ -130,6 +148,8 @@ class ServerProcess:
         self.port = free_port()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
+        _enlarge(out_write)
+        _enlarge(err_write)
         env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
         command = ["taskset", "-c", str(self.cpu), str(self.python), str(SERVE_SCRIPT)]
         command += [*self.spec.arguments(), f"--port={self.port}"]
@@ -221,9 +241,9 @@ class ServerProcess:
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
-    def core_meter(self) -> CoreMeter:
-        """Start measuring who uses the server's core: the server, or anything else."""
-        return CoreMeter(self)
+    def core_meter(self, load_cpu: int) -> CoreMeter:
+        """Start measuring who uses the two cores: the server, the load generator, anything else."""
+        return CoreMeter(self, load_cpu)
 
 
 def core_busy_seconds(cpu: int) -> float:
@@ -237,17 +257,24 @@ def core_busy_seconds(cpu: int) -> float:
 
 
 class CoreMeter:
-    """Shares of the server's core used by the server and by everything else, over a window."""
+    """Shares of the server's core and of the load core that were busy, over a window."""
 
-    def __init__(self, server: ServerProcess) -> None:
+    def __init__(self, server: ServerProcess, load_cpu: int) -> None:
         self._server = server
+        self._load_cpu = load_cpu
         self._started = time.monotonic()
         self._server_before = server.cpu_seconds()
         self._core_before = core_busy_seconds(server.cpu)
+        self._load_core_before = core_busy_seconds(load_cpu)
 
     def read(self) -> dict[str, float]:
-        """``server_cpu`` and ``other_cpu``: shares of the core since the meter started."""
+        """``server_cpu``, ``other_cpu`` (the rest of the server's core) and ``load_core_busy``."""
         wall = max(time.monotonic() - self._started, 1e-9)
         server = self._server.cpu_seconds() - self._server_before
         core = core_busy_seconds(self._server.cpu) - self._core_before
-        return {"server_cpu": server / wall, "other_cpu": max(core - server, 0.0) / wall}
+        load_core = core_busy_seconds(self._load_cpu) - self._load_core_before
+        return {
+            "server_cpu": server / wall,
+            "other_cpu": max(core - server, 0.0) / wall,
+            "load_core_busy": load_core / wall,
+        }

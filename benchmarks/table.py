@@ -210,9 +210,11 @@ def _notes(row: Row, results: Results) -> list[str]:
         text, shares = _shares(result, "server_cpu")
         if any(share < SERVER_STARVED_SHARE for share in shares):
             others, _ = _shares(result, "other_cpu")
+            load_others, _ = _shares(result, "load_core_others")
             ratio = _per_cpu_ratio(result)
             notes.append(
-                f"{key}: server used {text} of its core, other processes {others}"
+                f"{key}: server used {text} of its core; other processes took {others} of the server's core"
+                f" and {load_others} of the load core"
                 + (f"; per server CPU-second ours/upstream = {ratio:.2f}x" if ratio is not None else "")
             )
     return notes

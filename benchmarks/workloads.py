@@ -105,7 +105,7 @@ def wrk_measure(path: str, script: str | None = None, mib_per_request: float | N
     """Measure with wrk: requests/s (or MiB/s when each request moves ``mib_per_request``) and p99."""
 
     def measure(server: ServerProcess, settings: Settings, duration: int) -> Sample:
-        meter, lines_before = server.core_meter(), server.stdout_lines
+        meter, lines_before = server.core_meter(settings.load_cpu), server.stdout_lines
         result = run_wrk(
             f"http://{HOST}:{server.port}{path}",
             connections=settings.connections,
@@ -130,6 +130,7 @@ def wrk_measure(path: str, script: str | None = None, mib_per_request: float | N
             "p99_ms": result.p99_ms,
             **usage,
             "load_cpu": result.load_cpu_share,
+            "load_core_others": max(usage["load_core_busy"] - result.load_cpu_share, 0.0),
             "problems": "; ".join(problems),
         }
 
@@ -140,7 +141,7 @@ def _run_client(module: str, options: list[str], server: ServerProcess, settings
     """Run one of our load clients (``python -m benchmarks.MODULE``) and read its JSON report."""
     command = [str(settings.client_python), "-m", f"benchmarks.{module}", f"--port={server.port}", *options]
     command.append(f"--connections={settings.connections}")
-    meter = server.core_meter()
+    meter = server.core_meter(settings.load_cpu)
     finished = run_load(command, cpu=settings.load_cpu, timeout=settings.duration + 120, cwd=str(REPO_ROOT))
     usage = meter.read()
     server.check_alive()
@@ -151,6 +152,7 @@ def _run_client(module: str, options: list[str], server: ServerProcess, settings
     if "error" in report:
         raise LoadError(f"{module}: {report['error']}")
     report.update(usage, load_cpu=finished.cpu_share)
+    report["load_core_others"] = max(usage["load_core_busy"] - finished.cpu_share, 0.0)
     return report
 
 
@@ -164,6 +166,7 @@ def ws_measure(size: int) -> Measure:
             "server_cpu": report["server_cpu"],
             "other_cpu": report["other_cpu"],
             "load_cpu": report["load_cpu"],
+            "load_core_others": report["load_core_others"],
             "problems": "; ".join(report["errors"]),
         }
 
@@ -179,6 +182,7 @@ def download_measure(server: ServerProcess, settings: Settings, duration: int) -
         "server_cpu": report["server_cpu"],
         "other_cpu": report["other_cpu"],
         "load_cpu": report["load_cpu"],
+        "load_core_others": report["load_core_others"],
         "problems": "; ".join(report["errors"]),
     }
 
