@@ -158,6 +158,23 @@ def _wrk_version() -> str:
     return (finished.stdout or finished.stderr).strip().splitlines()[0] if finished.stdout else "unknown"
 
 
+def describe_source() -> str:
+    """The commit "ours" was measured at, and whether package sources differed from it."""
+
+    def git(*arguments: str) -> str:
+        try:
+            finished = subprocess.run(
+                ["git", *arguments], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+            )
+        except OSError:
+            return ""
+        return finished.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    changed = git("status", "--porcelain", "--", "packages")
+    return f"{commit} + uncommitted changes in packages/" if changed else commit
+
+
 def describe_machine() -> dict[str, Any]:
     """The fields docs/benchmarks.md asks for next to every published result."""
     memory_kib = 0

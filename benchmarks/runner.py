@@ -26,6 +26,7 @@ from benchmarks.environment import (
     WORK_DIR,
     SetupError,
     describe_machine,
+    describe_source,
     ensure_upstream,
     ensure_wrk,
     probe,
@@ -264,10 +265,12 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {machine['os']}, "
         f"kernel {machine['kernel']}, load average {machine['load_average_at_start']}"
     )
+    source = describe_source()
     for side in SIDES:
         report = probes[side]
         where = report.get("uvicorn_file") or report.get("error")
         print(f"{side}: uvicorn {report.get('uvicorn', '?')} ({where}), python {report.get('python', '?')}")
+    print(f"workspace: {source}")
     minutes = _estimate_minutes(workloads, settings)
     print(
         f"{settings.rounds} round(s) of {settings.duration}s per server and workload, "
@@ -300,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine,
+        "workspace": source,
         "settings": {
             name: str(value) if isinstance(value, Path) else value for name, value in vars(settings).items()
         },
