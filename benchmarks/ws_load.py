@@ -103,6 +103,8 @@ class EchoClient(asyncio.Protocol):
             if not separator:
                 return
             self._check_handshake(head)
+            if self.handshake_done.exception() is not None:
+                return
             data = rest
         if data:
             self._feed(data)
@@ -235,7 +237,7 @@ async def measure(port: int, connections: int, size: int, duration: float) -> di
         clients.append(client)
     try:
         await asyncio.wait_for(asyncio.gather(*(client.handshake_done for client in clients)), 30)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
         raise TimeoutError("no WebSocket handshake answer within 30s") from None
     tally.running = True
     started = loop.time()
@@ -267,7 +269,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         report, loop_name = _run(measure(args.port, args.connections, args.size, args.duration))
-    except (OSError, TimeoutError) as exc:
+    except (OSError, asyncio.TimeoutError) as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return 1
     report["loop"] = loop_name
