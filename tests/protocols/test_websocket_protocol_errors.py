@@ -11,6 +11,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError
 
 from tests.protocols.test_websocket_support import (
     OP_BINARY,
@@ -109,3 +111,35 @@ async def test_nothing_is_read_after_a_protocol_error(ws: type[Any], http: str) 
         assert await client.at_eof()
         await asyncio.wait_for(app.done.wait(), 30)
     assert [m["type"] for m in app.messages] == ["websocket.connect", "websocket.disconnect"]
+
+
+async def test_max_size_counts_decompressed_bytes(ws: type[Any], http: str) -> None:
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=1024 * 1024) as running,
+        connect(running.ws_url, max_size=None) as client,  # offers permessage-deflate
+    ):
+        assert [extension.name for extension in client.protocol.extensions] == ["permessage-deflate"]
+        await client.send(b"\0" * 1024 * 1024)  # a few KiB on the wire, exactly the limit inflated
+        assert await client.recv() == b"\0" * 1024 * 1024
+        with pytest.raises(ConnectionClosedError) as closed:
+            await client.send(b"\0" * 50 * 1024 * 1024)  # 50 MiB inflated: refused, not buffered
+            await client.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009
+
+
+async def test_the_close_frame_reaches_a_client_that_is_still_sending(ws: type[Any], http: str) -> None:
+    # The server refuses this 8 MiB message early, while most of it is still on its way:
+    # its close frame must not be lost to a connection reset.
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=MAX_SIZE) as running,
+        raw_websocket(running) as client,
+    ):
+        client.writer.write(frame(OP_BINARY, b"x" * 8 * 1024 * 1024))
+        close = await client.read_close()
+        assert await client.at_eof()
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert close.close_code == 1009
+    assert app.disconnect["code"] == 1009

@@ -61,6 +61,7 @@ class WebSocketConnection(asyncio.Protocol):
         self._state = AWAITING_REQUEST
         self._buffer = b""  # the request head so far, then bytes that arrive before the accept
         self._lost = False
+        self._draining = False  # half-closed after a failure: read and discard until the peer closes
         self.close_timeout = 10.0  # how long our close frame waits for the peer's reply
         self.close_timer: asyncio.TimerHandle | None = None
 
@@ -155,7 +156,7 @@ class WebSocketConnection(asyncio.Protocol):
             self._read_head(data)
         elif state == CLOSED:
             # E.g. a pong that crossed our close: the session is over, nothing to read.
-            if not self.transport.is_closing():
+            if not self._draining and not self.transport.is_closing():
                 self.transport.close()
         else:
             # A client must wait for the 101 before sending frames; hold them, bounded.
@@ -227,6 +228,26 @@ class WebSocketConnection(asyncio.Protocol):
         if not self.transport.is_closing():
             self.transport.write(response)
         self._finish()
+
+    def _fail_finish(self) -> None:
+        """End after a protocol error, once the close frame is written (RFC 6455 7.1.7).
+
+        Closing a socket that still has unread bytes makes the kernel reset the
+        connection, and a reset can destroy the close frame before the client reads
+        it. So, where the transport can, half-close instead: the client gets the
+        close frame and then the end of the stream, and we discard what it still
+        sends until it closes too (or ``close_timeout`` passes).
+        """
+        transport = self.transport
+        can_write_eof = getattr(transport, "can_write_eof", None)
+        if transport.is_closing() or can_write_eof is None or not can_write_eof():
+            self._finish()  # e.g. TLS, which cannot half-close
+            return
+        self._state = CLOSED
+        self._stop_timers()
+        self._draining = True
+        transport.write_eof()
+        self.close_timer = self.loop.call_later(self.close_timeout, self._finish)
 
     def _finish(self) -> None:
         self._state = CLOSED

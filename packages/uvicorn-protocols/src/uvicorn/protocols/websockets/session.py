@@ -139,9 +139,10 @@ class WebSocketSession(WebSocketConnection):
                     self._end_with(_INTERNAL_ERROR)
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
-        if self._state != CLOSING:
+        if self._state != CLOSING and not self._draining:
             # Without a close from the app the connection just ends, as upstream (the
-            # client sees 1006); after one, we wait for the peer's reply or the timer.
+            # client sees 1006). After one, the peer's reply or the timer ends it, and
+            # after a protocol error the peer's end of the stream or the timer.
             self._finish()
 
     def _can_still_answer_500(self) -> bool:
@@ -293,7 +294,7 @@ class WebSocketSession(WebSocketConnection):
         """Adapter hook: the library found a protocol error (its close frame is already written)."""
         self.logger.warning("%sWebSocket connection failed (%d): %s", self._log_prefix(), code, reason)
         self._queue_disconnect(code, reason)
-        self._finish()
+        self._fail_finish()
 
     def _connection_gone(self) -> None:
         if self._opened:

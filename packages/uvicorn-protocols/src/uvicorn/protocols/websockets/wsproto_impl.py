@@ -23,13 +23,18 @@ from wsproto.events import (
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-from uvicorn.protocols.websockets.connection import OPEN
+from uvicorn.protocols.websockets.connection import CLOSING, OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
 from uvicorn.protocols.websockets.session import WebSocketSession
 
 __all__ = ["WSProtocol"]
 
 _OPEN, _REMOTE_CLOSING, _CLOSED = ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING, ConnectionState.CLOSED
+
+# wsproto inflates whatever compressed bytes it is given in one go. Deflate expands
+# at most about 1:1032, so feeding compressed input in slices this big keeps each
+# step under ~4 MiB before the size check sees it (a "zip bomb" cannot balloon).
+_INFLATE_SLICE = 4096
 
 
 class WSProtocol(WebSocketSession):
@@ -50,16 +55,29 @@ class WSProtocol(WebSocketSession):
         # The message being received, in parts, and its size in bytes so far.
         self._parts: list[str | bytes | bytearray] = []
         self._size = 0
+        self._deflate = PerMessageDeflate()
+        self._inflating = False  # permessage-deflate was agreed
 
     def _accept_response(self, subprotocol: str | None, headers: list[tuple[bytes, bytes]]) -> bytes:
-        extensions: list[Extension] = [PerMessageDeflate()] if self.config.ws_per_message_deflate else []
-        return self.conn.send(
+        extensions: list[Extension] = [self._deflate] if self.config.ws_per_message_deflate else []
+        response = self.conn.send(
             AcceptConnection(subprotocol=subprotocol, extensions=extensions, extra_headers=headers)
         )
+        self._inflating = self._deflate.enabled()
+        return response
 
     # ------------------------------------------------------------ frames in
 
     def _receive_frames(self, data: bytes) -> None:
+        if self._inflating and len(data) > _INFLATE_SLICE:
+            for start in range(0, len(data), _INFLATE_SLICE):
+                if self._state not in (OPEN, CLOSING):
+                    return  # failed or closed: the rest means nothing
+                self._receive_slice(data[start : start + _INFLATE_SLICE])
+        else:
+            self._receive_slice(data)
+
+    def _receive_slice(self, data: bytes) -> None:
         conn = self.conn
         try:
             conn.receive_data(data)
