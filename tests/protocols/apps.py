@@ -77,3 +77,20 @@ class Gate:
         self.entered.set()
         await self.open.wait()
         await send_response(send, 200, scope["path"].encode())
+
+
+class StreamingReader:
+    """Hands each received message to the test as it arrives, then echoes the body's size."""
+
+    def __init__(self) -> None:
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        total = 0
+        while True:
+            message = dict(await receive())
+            await self.messages.put(message)
+            total += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        await send_response(send, 200, b"%d" % total)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,28 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.protocols.apps import Recorder, hello, read_body, send_response
+from tests.protocols.apps import Recorder, StreamingReader, hello, read_body, send_response
 from tests.protocols.raw_http import SIMPLE_GET, RawClient, request
 from tests.serving import serve
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
-
-
-class StreamingReader:
-    """Hands each received message to the test as it arrives, then echoes the body's size."""
-
-    def __init__(self) -> None:
-        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        total = 0
-        while True:
-            message = dict(await receive())
-            await self.messages.put(message)
-            total += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        await send_response(send, 200, b"%d" % total)
-
 
 # ---------------------------------------------------------------- request bodies
 
