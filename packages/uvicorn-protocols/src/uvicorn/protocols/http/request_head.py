@@ -84,7 +84,11 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
             raise HeadProblem(
                 400, "Invalid HTTP request received: both Content-Length and Transfer-Encoding."
             )
-        if _tokens(transfer_encoding) != [b"chunked"]:
+        codings = _tokens(transfer_encoding)
+        if codings != [b"chunked"]:
+            # RFC 9112 6.3: unless chunked comes last (and once), the body's end is unknowable.
+            if codings[-1] != b"chunked" or codings.count(b"chunked") > 1:
+                raise HeadProblem(400, "Invalid HTTP request received: chunked must be the final coding.")
             raise HeadProblem(501, "Unsupported Transfer-Encoding: only chunked is implemented.")
     if not http11:
         facts.close = True  # no keep-alive for HTTP/1.0 clients, as upstream
