@@ -197,6 +197,13 @@ class HTTPConnection(asyncio.Protocol):
                 raise HeadProblem(414, "Request-URI Too Long.")
             if len(headers) > self.limit_request_fields:
                 raise HeadProblem(431, "Request header fields too large.")
+            # data_received only sees heads that span several reads; one that arrived
+            # whole is measured here (as written, give or take optional whitespace).
+            head_size = len(method) + len(target) + 14
+            for name, value in headers:
+                head_size += len(name) + len(value) + 4
+            if head_size > self.limit_request_head_size:
+                raise HeadProblem(431, "Request header fields too large.")
             facts = inspect_headers(headers, http_version == "1.1")
             raw_path, query_string = split_target(target)
         except HeadProblem as problem:
@@ -269,6 +276,13 @@ class HTTPConnection(asyncio.Protocol):
             self._head_timer = None
         response = error_response(status, message)
         cycle = self.cycle
+        if cycle is not None and cycle is self._reading and not cycle.response_complete:
+            # The bad bytes are the body of the request in flight: it can never be completed.
+            # Answer it if the app has not begun to; closing tells the app (http.disconnect).
+            if not cycle.response_started:
+                self.transport.write(response)
+            self.transport.close()
+            return
         if cycle is not None and not cycle.response_complete:
             # Answer in order: after the responses to the requests before this one.
             self._pending_error = response
@@ -316,6 +330,10 @@ class HTTPConnection(asyncio.Protocol):
             transport.close()
             return
         self._start_keep_alive_timer()
+        # The next head is due within timeout_request_head from now, however it trickles in.
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
 
     # ------------------------------------------------------------ server interface
 
