@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
 
 async def send_response(
@@ -31,7 +31,7 @@ async def read_body(receive: ASGIReceiveCallable) -> tuple[bytes, list[dict[str,
     return body, messages
 
 
-async def hello(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+async def hello(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """200 "Hello, world" with a content-length."""
     await send_response(send, 200, b"Hello, world", [(b"content-type", b"text/plain")])
 
@@ -44,7 +44,7 @@ class Recorder:
         self.bodies: list[bytes] = []
         self.messages: list[list[dict[str, Any]]] = []
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         assert scope["type"] == "http"
         self.scopes.append(dict(scope))
         body, messages = await read_body(receive)
@@ -71,7 +71,7 @@ class Gate:
         self.open = asyncio.Event()
         self.paths: list[str] = []
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         assert scope["type"] == "http"
         self.paths.append(scope["path"])
         self.entered.set()
@@ -85,10 +85,10 @@ class StreamingReader:
     def __init__(self) -> None:
         self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         total = 0
         while True:
-            message = dict(await receive())
+            message: dict[str, Any] = dict(await receive())
             await self.messages.put(message)
             total += len(message.get("body", b""))
             if not message.get("more_body", False):

@@ -154,7 +154,7 @@ class RawClient:
         return response
 
     async def _read_chunked(self) -> bytes:
-        body = []
+        body: list[bytes] = []
         while True:
             size_line = await self._bounded(self.reader.readuntil(b"\r\n"))
             size = int(size_line.split(b";")[0], 16)

@@ -11,10 +11,10 @@ import pytest
 from tests.protocols.apps import hello, send_response
 from tests.protocols.raw_http import SIMPLE_GET, RawClient
 from tests.serving import serve
-from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
 
-async def fail_before_start(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+async def fail_before_start(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     if scope["path"] == "/fine":
         await send_response(send, 200, b"fine")
         return
@@ -48,7 +48,7 @@ async def test_exception_before_the_response_gets_a_500(http: str, caplog: pytes
 async def test_exception_after_the_response_started_closes_the_connection(
     http: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200})
         await send({"type": "http.response.body", "body": b"partial", "more_body": True})
         raise ValueError("broke halfway")
@@ -64,7 +64,7 @@ async def test_exception_after_the_response_started_closes_the_connection(
 
 
 async def test_exception_after_start_before_any_body(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200})
         raise ValueError("no body")
 
@@ -76,7 +76,7 @@ async def test_exception_after_start_before_any_body(http: str) -> None:
 
 
 async def test_returning_without_a_response_gets_a_500(http: str, caplog: pytest.LogCaptureFixture) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         pass
 
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
@@ -92,7 +92,7 @@ async def test_returning_without_a_response_gets_a_500(http: str, caplog: pytest
 async def test_returning_with_an_unfinished_response_closes(
     http: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200})
         await send({"type": "http.response.body", "body": b"some", "more_body": True})
 
@@ -107,7 +107,7 @@ async def test_returning_with_an_unfinished_response_closes(
 
 
 async def test_returning_a_value_closes_the_connection(http: str, caplog: pytest.LogCaptureFixture) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> int:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> int:
         await send_response(send, 200, b"done")
         return 123
 
@@ -151,7 +151,7 @@ async def test_messages_out_of_order_raise_in_the_app(
 ) -> None:
     errors: list[str] = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         try:
             for message in messages:
                 await send(message)  # type: ignore[arg-type]
@@ -202,7 +202,7 @@ async def test_invalid_response_header_gets_a_500_and_is_never_written(
 ) -> None:
     errors: list[Exception] = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
         except RuntimeError as exc:
@@ -223,7 +223,7 @@ async def test_invalid_response_header_gets_a_500_and_is_never_written(
 
 @pytest.mark.parametrize("status", ["200", 99, 1000, None])
 async def test_invalid_status_gets_a_500(http: str, status: object) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": status})  # type: ignore[typeddict-item]
         await send({"type": "http.response.body", "body": b"never"})
 
@@ -239,7 +239,7 @@ async def test_invalid_status_gets_a_500(http: str, status: object) -> None:
     ids=["non-numeric-length", "negative-length", "str-header"],
 )
 async def test_invalid_header_types_and_lengths_get_a_500(http: str, headers: list[Any]) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"never"})
 
@@ -250,9 +250,9 @@ async def test_invalid_header_types_and_lengths_get_a_500(http: str, headers: li
 
 
 async def test_iterable_of_headers_is_accepted(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         headers = ((name, value) for name, value in [(b"x-one", b"1"), (b"x-two", b"2")])
-        await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[typeddict-item]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"ok"})
 
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
@@ -262,7 +262,7 @@ async def test_iterable_of_headers_is_accepted(http: str) -> None:
 
 
 async def test_app_headers_keep_their_case_and_order(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         headers = [(b"X-Upper", b"A"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]
         await send_response(send, 200, b"", headers)
 

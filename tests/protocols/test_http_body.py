@@ -12,7 +12,7 @@ import pytest
 from tests.protocols.apps import Recorder, StreamingReader, hello, read_body, send_response
 from tests.protocols.raw_http import SIMPLE_GET, RawClient, request
 from tests.serving import serve
-from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
 # ---------------------------------------------------------------- request bodies
 
@@ -80,7 +80,7 @@ async def test_large_upload_arrives_whole(http: str) -> None:
 async def test_receive_after_the_response_gets_disconnect(http: str) -> None:
     after: list[Any] = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await read_body(receive)
         await send_response(send, 204)
         after.append(await receive())
@@ -128,7 +128,7 @@ async def test_100_continue_is_sent_when_the_app_reads(http: str) -> None:
 
 
 async def test_100_continue_is_not_sent_when_the_app_answers_without_reading(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send_response(send, 417, b"no thanks")
 
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
@@ -154,7 +154,7 @@ async def test_single_body_message_gets_content_length(http: str) -> None:
 
 
 async def test_body_without_headers_gets_content_length(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200})
         await send({"type": "http.response.body", "body": b"abc"})
 
@@ -165,7 +165,7 @@ async def test_body_without_headers_gets_content_length(http: str) -> None:
     assert response.body == b"abc"
 
 
-async def streamed(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+async def streamed(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """Three body parts then an empty last message, no content-length."""
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     for part in (b"one,", b"two,", b"three"):
@@ -194,7 +194,7 @@ async def test_streamed_body_to_http_1_0_client_ends_with_the_connection(http: s
 
 
 async def test_streamed_body_with_app_content_length(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"6")]})
         await send({"type": "http.response.body", "body": b"abc", "more_body": True})
         await send({"type": "http.response.body", "body": b"def"})
@@ -210,7 +210,7 @@ async def test_streamed_body_with_app_content_length(http: str) -> None:
 
 
 async def test_app_asking_for_chunked_gets_chunked(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         headers = [(b"transfer-encoding", b"chunked")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"whole body"})
@@ -226,7 +226,7 @@ async def test_app_asking_for_chunked_gets_chunked(http: str) -> None:
 async def test_large_response_body(http: str) -> None:
     payload = os.urandom(2 * 1024 * 1024)
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send_response(send, 200, payload)
 
     async with serve(app, http=http, lifespan="off") as running, httpx.AsyncClient() as client:
@@ -257,7 +257,7 @@ async def test_head_request_to_a_streaming_app(http: str) -> None:
 
 @pytest.mark.parametrize("status", [204, 304])
 async def test_bodiless_statuses_write_no_body(http: str, status: int) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send_response(send, status, b"ignored body")
 
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
@@ -269,7 +269,7 @@ async def test_bodiless_statuses_write_no_body(http: str, status: int) -> None:
 
 
 async def test_unknown_status_code_is_written(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send_response(send, 599, b"odd")
 
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
@@ -291,7 +291,7 @@ async def test_body_not_matching_content_length_is_an_app_error(
 ) -> None:
     errors: list[BaseException] = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"6")]})
         try:
             for index, part in enumerate(parts):

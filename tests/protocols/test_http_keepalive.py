@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.protocols.apps import Gate, Recorder, hello, send_response
 from tests.protocols.raw_http import SIMPLE_GET, RawClient, chunked, request
 from tests.serving import serve
-from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
 # ---------------------------------------------------------------- keep-alive
 
@@ -28,8 +29,10 @@ async def test_connection_is_reused(http: str) -> None:
 async def test_httpx_reuses_one_connection(http: str) -> None:
     ports = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        ports.append(scope["client"][1])
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        client = scope["client"]
+        assert client is not None
+        ports.append(client[1])
         await send_response(send, 204)
 
     async with serve(app, http=http, lifespan="off") as running, httpx.AsyncClient() as client:
@@ -64,7 +67,7 @@ async def test_keep_alive_timeout_does_not_cut_a_request_in_progress(http: str) 
     slow_entered = asyncio.Event()
     release = asyncio.Event()
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["path"] == "/slow":
             slow_entered.set()
             await release.wait()
@@ -105,7 +108,7 @@ async def test_client_connection_close(http: str, value: str) -> None:
 
 
 async def test_app_connection_close(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send_response(send, 200, b"bye", [(b"connection", b"close")])
 
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
@@ -117,7 +120,7 @@ async def test_app_connection_close(http: str) -> None:
 
 
 async def test_app_connection_close_during_a_post(http: str) -> None:
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await receive()
         await send_response(send, 200, b"bye", [(b"connection", b"close")])
 
@@ -233,11 +236,11 @@ async def test_bad_request_while_app_reads_the_body(http: str) -> None:
     """The app is still receiving when the broken request arrives: it is answered after."""
     received = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        message = await receive()
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        message: dict[str, Any] = dict(await receive())
         received.append(message["body"])
         while message.get("more_body"):
-            message = await receive()
+            message = dict(await receive())
             received.append(message["body"])
         await send_response(send, 200, scope["path"].encode())
 

@@ -12,7 +12,7 @@ import pytest
 from tests.protocols.apps import Gate, hello, send_response
 from tests.protocols.raw_http import SIMPLE_GET, RawClient, request
 from tests.serving import serve
-from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
 # ---------------------------------------------------------------- limit_concurrency
 
@@ -54,7 +54,7 @@ async def test_within_the_concurrency_limit_requests_are_served(http: str) -> No
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
 
-async def context_app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+async def context_app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     seen = request_id.get()
     request_id.set(scope["path"])  # must not leak into the next request
     await send_response(send, 200, seen.encode())
@@ -116,7 +116,7 @@ async def test_access_log_shows_root_path_and_error_status(
 ) -> None:
     caplog.set_level(logging.INFO, logger="uvicorn.access")
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         raise RuntimeError("fail")
 
     async with (
@@ -155,7 +155,7 @@ async def test_shutdown_closes_idle_connections_and_finishes_requests_in_flight(
     release = asyncio.Event()
     paths: list[str] = []
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         paths.append(scope["path"])
         if scope["path"] == "/in-flight":
             in_flight.set()
@@ -186,7 +186,7 @@ async def test_shutdown_waits_for_a_streaming_response(http: str) -> None:
     started = asyncio.Event()
     finish = asyncio.Event()
 
-    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         await send({"type": "http.response.start", "status": 200})
         await send({"type": "http.response.body", "body": b"part one, ", "more_body": True})
         started.set()
