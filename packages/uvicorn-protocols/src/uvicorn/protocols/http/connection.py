@@ -104,7 +104,7 @@ class HTTPConnection(asyncio.Protocol):
 
     # ------------------------------------------------------------ asyncio.Protocol
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.connections.add(self)
         self.transport = transport  # type: ignore[assignment]
         self.flow = FlowControl(self.transport)
