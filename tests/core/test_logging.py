@@ -367,3 +367,25 @@ def test_bad_log_level() -> None:
         "ERROR:    Invalid value for 'log_level' (--log-level): 'loud'. "
         "Use one of critical, error, warning, info, debug, trace."
     ]
+
+
+@pytest.mark.parametrize("use_colors", [False, True])
+@pytest.mark.parametrize("status", [200, 404, 500, 101, 599])
+def test_format_access_matches_format(use_colors: bool, status: int) -> None:
+    # Servers may build access lines with format_access instead of a LogRecord: the
+    # bytes must be exactly what logging would have written.
+    formatter = AccessFormatter(LOGGING_CONFIG["formatters"]["access"]["fmt"], use_colors=use_colors)
+    args = ("127.0.0.1:5000", "GET", "/a%20b?x=1", "1.1", status)
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None
+    )
+    assert formatter.format_access(*args) == formatter.format(record)
+
+
+def test_format_access_declines_other_formats() -> None:
+    class Custom(AccessFormatter):
+        pass
+
+    args = ("127.0.0.1:5000", "GET", "/", "1.1", 200)
+    assert AccessFormatter("%(asctime)s %(request_line)s").format_access(*args) is None
+    assert Custom(LOGGING_CONFIG["formatters"]["access"]["fmt"]).format_access(*args) is None

@@ -80,6 +80,8 @@ LOGGING_CONFIG: dict[str, Any] = {
     },
 }
 
+_ACCESS_FORMAT = LOGGING_CONFIG["formatters"]["access"]["fmt"]
+
 # The level name is padded to this width so messages line up ("INFO:     ", "WARNING:  ").
 _LEVEL_PREFIX_WIDTH = 8
 
@@ -157,6 +159,20 @@ class AccessFormatter(ColourizedFormatter):
         5: partial(style, fg="bright_red"),
     }
 
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Literal["%", "{", "$"] = "%",
+        use_colors: bool | None = None,
+    ) -> None:
+        super().__init__(fmt=fmt, datefmt=datefmt, style=style, use_colors=use_colors)
+        # For format_access: what does not change from one line to the next.
+        self._status_texts: dict[int, str] = {}
+        self._batchable = self._fmt == _ACCESS_FORMAT and type(self._style) is logging.PercentStyle
+        level_name = self.color_level_name("INFO", logging.INFO) if self.use_colors else "INFO"
+        self._info_prefix = f"{level_name}:{' ' * (_LEVEL_PREFIX_WIDTH - len('INFO'))}"
+
     def get_status_code(self, status_code: int) -> str:
         """``"200 OK"``; an unknown code keeps a trailing space where the phrase would be."""
         try:
@@ -168,6 +184,25 @@ class AccessFormatter(ColourizedFormatter):
             return text
         colour = self.status_code_colours.get(status_code // 100)
         return colour(text) if colour is not None else text
+
+    def format_access(
+        self, client_addr: str, method: str, full_path: str, http_version: str, status_code: int
+    ) -> str | None:
+        """The line :meth:`format` gives an access record with these args, built without a record.
+
+        For servers that write access lines in batches. Returns None when the output
+        could depend on more than these args (a subclass, another format string or
+        style): then the caller must log through :mod:`logging` as usual.
+        """
+        if type(self) is not AccessFormatter or not self._batchable:
+            return None
+        request_line = f"{method} {full_path} HTTP/{http_version}"
+        status = self._status_texts.get(status_code)
+        if status is None:
+            status = self._status_texts[status_code] = self.get_status_code(status_code)
+        if self.use_colors:
+            return f'{self._info_prefix} {client_addr} - "{style(request_line, bold=True)}" {status}'
+        return f'{self._info_prefix} {client_addr} - "{request_line}" {status}'
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record = copy(record)
