@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
-from uvicorn.protocols.http.request_head import HeadProblem, decode_path, inspect_headers, split_target
+from uvicorn.protocols.http.request_head import (
+    HeadProblem,
+    check_limits,
+    check_version,
+    decode_path,
+    inspect_headers,
+    split_target,
+)
 from uvicorn.protocols.http.response_head import error_response
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
     from uvicorn.server import ServerState
 
 TRACE_LOG_LEVEL = 5
-INVALID_REQUEST = "Invalid HTTP request received."
 NO_WEBSOCKET_LIBRARY = (
     "No supported WebSocket library detected. Please use \"pip install 'uvicorn[standard]'\", "
     "or install 'websockets' or 'wsproto' manually."
@@ -189,21 +195,15 @@ class HTTPConnection(asyncio.Protocol):
             self._head_timer = None
         self._head_bytes = 0
         try:
-            if http_version not in ("1.1", "1.0"):
-                if http_version[:1].isdigit() and int(http_version[:1]) >= 2:
-                    raise HeadProblem(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.")
-                raise HeadProblem(400, INVALID_REQUEST)
-            if len(method) + len(target) + 10 > self.limit_request_line:
-                raise HeadProblem(414, "Request-URI Too Long.")
-            if len(headers) > self.limit_request_fields:
-                raise HeadProblem(431, "Request header fields too large.")
-            # data_received only sees heads that span several reads; one that arrived
-            # whole is measured here (as written, give or take optional whitespace).
-            head_size = len(method) + len(target) + 14
-            for name, value in headers:
-                head_size += len(name) + len(value) + 4
-            if head_size > self.limit_request_head_size:
-                raise HeadProblem(431, "Request header fields too large.")
+            check_version(http_version)
+            check_limits(
+                method,
+                target,
+                headers,
+                self.limit_request_line,
+                self.limit_request_fields,
+                self.limit_request_head_size,
+            )
             facts = inspect_headers(headers, http_version == "1.1")
             raw_path, query_string = split_target(target)
         except HeadProblem as problem:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import h11
 
-from uvicorn.protocols.http.connection import INVALID_REQUEST, HTTPConnection
+from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.request_head import INVALID_REQUEST
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -24,6 +25,12 @@ __all__ = ["H11Protocol", "RequestResponseCycle"]
 
 # h11 lets most control characters through in header values; they never reach the app.
 _CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# The statuses h11 suggests for what it refuses, with the same words the shared checks use.
+_ERROR_MESSAGES = {
+    400: INVALID_REQUEST,
+    431: "Request header fields too large.",
+    501: "Unsupported Transfer-Encoding: only chunked is implemented.",
+}
 
 
 class H11Protocol(HTTPConnection):
@@ -66,8 +73,8 @@ class H11Protocol(HTTPConnection):
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
-                status = exc.error_status_hint if exc.error_status_hint in (400, 431, 501) else 400
-                self.reject(status, INVALID_REQUEST if status == 400 else "Request rejected.", str(exc))
+                status = exc.error_status_hint if exc.error_status_hint in _ERROR_MESSAGES else 400
+                self.reject(status, _ERROR_MESSAGES[status], str(exc))
                 return
             event_type = type(event)
             if event_type is h11.Request:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from uvicorn.protocols.http.connection import INVALID_REQUEST, HTTPConnection
+from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.request_head import INVALID_REQUEST
 
 if TYPE_CHECKING:
     from uvicorn.config import Config

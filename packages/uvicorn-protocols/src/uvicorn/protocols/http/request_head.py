@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import urllib.parse
 
-__all__ = ["HeadProblem", "RequestFacts", "decode_path", "inspect_headers", "split_target"]
+__all__ = [
+    "INVALID_REQUEST",
+    "HeadProblem",
+    "RequestFacts",
+    "check_limits",
+    "check_version",
+    "decode_path",
+    "inspect_headers",
+    "split_target",
+]
+
+#: The body of a 400 answer, word for word as upstream.
+INVALID_REQUEST = "Invalid HTTP request received."
 
 _HOST, _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _EXPECT, _UPGRADE = range(6)
 _SERVER_HEADERS = {
@@ -41,6 +53,38 @@ class RequestFacts:
         self.expect_100 = False
         self.upgrade: bytes | None = None  # the Upgrade header's value, lowercased
         self.upgrade_token = False  # Connection lists "upgrade"
+
+
+def check_version(http_version: str) -> None:
+    """Only HTTP/1.0 and 1.1 are served; 2 and later get 505, anything else 400."""
+    if http_version not in ("1.1", "1.0"):
+        if http_version[:1].isdigit() and int(http_version[:1]) >= 2:
+            raise HeadProblem(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.")
+        raise HeadProblem(400, INVALID_REQUEST)
+
+
+def check_limits(
+    method: str,
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+    line_limit: int,
+    fields_limit: int,
+    size_limit: int,
+) -> None:
+    """The request line (414), field count and head size (431) limits of a complete head.
+
+    The connection also bounds heads still arriving; a head that came in one read is
+    only measured here (as written, give or take optional whitespace).
+    """
+    if len(method) + len(target) + 10 > line_limit:
+        raise HeadProblem(414, "Request-URI Too Long.")
+    if len(headers) > fields_limit:
+        raise HeadProblem(431, "Request header fields too large.")
+    head_size = len(method) + len(target) + 14
+    for name, value in headers:
+        head_size += len(name) + len(value) + 4
+    if head_size > size_limit:
+        raise HeadProblem(431, "Request header fields too large.")
 
 
 def _tokens(value: bytes) -> list[bytes]:
