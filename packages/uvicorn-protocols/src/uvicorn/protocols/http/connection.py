@@ -329,11 +329,9 @@ class HTTPConnection(asyncio.Protocol):
         if self._peer_eof:
             transport.close()
             return
+        # Idle now: timeout_keep_alive bounds the wait for the next request's first byte;
+        # from that byte, data_received gives its head timeout_request_head to arrive.
         self._start_keep_alive_timer()
-        # The next head is due within timeout_request_head from now, however it trickles in.
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-        self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
 
     # ------------------------------------------------------------ server interface
 
