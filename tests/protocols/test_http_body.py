@@ -140,6 +140,24 @@ async def test_100_continue_is_not_sent_when_the_app_answers_without_reading(htt
         assert (await client.read_response()).status == 417
 
 
+async def test_no_100_continue_inside_a_started_response(http: str) -> None:
+    """An app that calls receive() after starting its response (a disconnect watcher)."""
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"ab", "more_body": True})
+        message = await receive()  # the body the client announced
+        assert message["type"] == "http.request"
+        await send({"type": "http.response.body", "body": b"cde"})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(EXPECT_HEAD)
+        await client.send(b'{"hello": "world"}')
+        response = await client.read_response()
+    assert response.status_line == b"HTTP/1.1 200 OK"
+    assert response.body == b"abcde"
+
+
 # ---------------------------------------------------------------- response framing
 
 

@@ -225,6 +225,9 @@ class RequestResponseCycle:
             self.keep_alive,
         )
         self.response_started = True
+        # Once a response starts, "100 Continue" would land inside it (an app may still
+        # call receive(), e.g. to watch for a disconnect).
+        self.waiting_for_100_continue = False
         status = self._head.status
         if status < 200 or status in (204, 304):
             self._with_body = False
