@@ -62,8 +62,21 @@ def get_path_with_query_string(scope: WWWScope) -> str:
 
     ``scope["path"]`` already starts with the root path, as the ASGI spec asks.
     """
-    path = urllib.parse.quote(scope["path"])
+    path = _quote_path(scope["path"])
     query = scope["query_string"]
     if query:
         return "{}?{}".format(path, query.decode("ascii"))
     return path
+
+
+_quoted_paths: dict[str, str] = {}
+
+
+def _quote_path(path: str) -> str:
+    # Remembered: a server sees the same few paths again and again.
+    quoted = _quoted_paths.get(path)
+    if quoted is None:
+        quoted = urllib.parse.quote(path)
+        if len(_quoted_paths) < 1024:
+            _quoted_paths[path] = quoted
+    return quoted

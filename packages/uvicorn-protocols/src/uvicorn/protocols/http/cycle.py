@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from uvicorn.protocols.http.access_log import log_access
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
@@ -284,8 +285,8 @@ class RequestResponseCycle:
 
     def _log_access(self, status: int) -> None:
         scope = self.scope
-        self.conn.access_logger.info(
-            '%s - "%s %s HTTP/%s" %d',
+        log_access(
+            self.conn.access_logger,
             get_client_addr(scope),
             scope["method"],
             get_path_with_query_string(scope),

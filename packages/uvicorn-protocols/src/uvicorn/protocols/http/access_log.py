@@ -1,0 +1,125 @@
+"""Access log lines, written in batches when the logging setup allows it.
+
+Going through :mod:`logging` costs a record, a formatter pass, a lock and a
+flushed write per request: with the default setup that is most of a hello-world
+request's time. When the ``uvicorn.access`` logger has exactly one plain
+``StreamHandler`` whose formatter offers ``format_access`` (uvicorn's
+``AccessFormatter`` with its default format), the same lines are built directly
+and written together once per event-loop iteration. Any other setup (filters,
+other handlers, propagation, a custom format) goes through ``logging`` unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+from typing import Any
+
+__all__ = ["AccessLog", "log_access"]
+
+_INFO = logging.INFO
+_MESSAGE = '%s - "%s %s HTTP/%s" %d'
+_BATCH_LIMIT = 256  # lines held at most before writing anyway
+
+
+def _batchable_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """The logger's only handler, if lines for it may be built and written by us."""
+    handlers = logger.handlers
+    if len(handlers) != 1 or logger.propagate or logger.filters or not logger.isEnabledFor(_INFO):
+        return None
+    handler = handlers[0]
+    if type(handler) is not logging.StreamHandler or handler.filters or handler.level > _INFO:
+        return None
+    if getattr(handler.formatter, "format_access", None) is None:
+        return None
+    return handler
+
+
+class AccessLog:
+    """Writes the access lines of one event loop's connections."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> None:
+        self.loop = loop
+        self.logger = logger
+        self._pending: list[tuple[logging.StreamHandler[Any], str]] = []
+        self._scheduled = False
+
+    def log(self, client_addr: str, method: str, path: str, http_version: str, status: int) -> None:
+        """One access line, exactly as ``logger.info`` with uvicorn's access args would write it."""
+        handler = _batchable_handler(self.logger)
+        line = None
+        if handler is not None:
+            line = handler.formatter.format_access(  # type: ignore[union-attr]
+                client_addr, method, path, http_version, status
+            )
+        if line is None:
+            self.flush()  # keep lines in order
+            self.logger.info(_MESSAGE, client_addr, method, path, http_version, status)
+            return
+        self._pending.append((handler, line))  # type: ignore[arg-type]
+        if len(self._pending) >= _BATCH_LIMIT:
+            self.flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the lines held so far."""
+        self._scheduled = False
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        start = 0
+        for index in range(1, len(pending) + 1):
+            if index == len(pending) or pending[index][0] is not pending[start][0]:
+                self._write(pending[start][0], [line for _, line in pending[start:index]])
+                start = index
+
+    def _write(self, handler: logging.StreamHandler[Any], lines: list[str]) -> None:
+        terminator = handler.terminator
+        text = terminator.join(lines) + terminator
+        handler.acquire()
+        try:
+            handler.stream.write(text)
+            handler.flush()
+        except Exception:
+            # As logging does: report on stderr, never break the request path.
+            record = self.logger.makeRecord(self.logger.name, _INFO, __file__, 0, text, (), None)
+            handler.handleError(record)
+        finally:
+            handler.release()
+
+
+# One writer per event loop (and logger): a batch never crosses threads.
+_writers: dict[int, AccessLog] = {}
+
+
+def log_access(
+    logger: logging.Logger, client_addr: str, method: str, path: str, version: str, status: int
+) -> None:
+    """Write one access line for a request handled in the running event loop."""
+    loop = asyncio.get_running_loop()
+    writer = _writers.get(id(loop))
+    if writer is None or writer.loop is not loop or writer.logger is not logger:
+        writer = _new_writer(loop, logger)
+    writer.log(client_addr, method, path, version, status)
+
+
+def _new_writer(loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> AccessLog:
+    old = _writers.get(id(loop))
+    if old is not None:
+        old.flush()
+    for key, writer in list(_writers.items()):
+        if writer.loop.is_closed():
+            writer.flush()
+            del _writers[key]
+    writer = _writers[id(loop)] = AccessLog(loop, logger)
+    return writer
+
+
+@atexit.register
+def _flush_all() -> None:
+    for writer in list(_writers.values()):
+        writer.flush()

@@ -1,0 +1,98 @@
+"""Access lines written in batches must be the very lines ``logging`` would write."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.protocols.apps import hello
+from tests.serving import serve
+from uvicorn.logging import LOGGING_CONFIG, AccessFormatter
+
+
+class CountingStream(io.StringIO):
+    """A stream that remembers how many writes it got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+class AccessSetup:
+    """The default setup (one StreamHandler, AccessFormatter) writing to a stream we can read."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("uvicorn.access")
+        self.stream = CountingStream()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(
+            AccessFormatter(LOGGING_CONFIG["formatters"]["access"]["fmt"], use_colors=False)
+        )
+
+    def install(self) -> None:
+        # Called in the test body: pytest adds its capture handlers before the test runs.
+        self.logger.handlers = [self.handler]
+        self.logger.propagate = False
+        self.logger.filters = []
+        self.logger.setLevel(logging.INFO)
+
+
+@pytest.fixture
+def access() -> Iterator[AccessSetup]:
+    setup = AccessSetup()
+    logger = setup.logger
+    saved = (logger.handlers, logger.propagate, logger.filters, logger.level)
+    yield setup
+    logger.handlers, logger.propagate, logger.filters = saved[:3]
+    logger.setLevel(saved[3])
+
+
+def expected_line(client: str, path: str, status: int = 200) -> str:
+    formatter = AccessFormatter(LOGGING_CONFIG["formatters"]["access"]["fmt"], use_colors=False)
+    args = (client, "GET", path, "1.1", status)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', args, None)
+    return formatter.format(record) + "\n"
+
+
+async def test_batched_lines_are_the_lines_logging_writes(http: str, access: AccessSetup) -> None:
+    paths = [f"/p{index}?q=a%20b" for index in range(40)]
+    access.install()
+    limits = httpx.Limits(max_connections=20)
+    async with (
+        serve(hello, http=http, lifespan="off", log_config=None) as running,
+        httpx.AsyncClient(base_url=running.url, limits=limits) as client,
+    ):
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    assert all(response.status_code == 200 for response in responses)
+    lines = access.stream.getvalue().splitlines(keepends=True)
+    assert sorted(line.split('"')[1] for line in lines) == sorted(f"GET {path} HTTP/1.1" for path in paths)
+    for line in lines:
+        client = line.split()[1]
+        assert client.startswith("127.0.0.1:")
+        assert line == expected_line(client, line.split('"')[1].split()[1])
+    assert access.stream.writes < len(lines)  # several lines per write
+
+
+async def test_a_filtered_logger_still_goes_through_logging(http: str, access: AccessSetup) -> None:
+    logger = logging.getLogger("uvicorn.access")
+
+    def only_errors(record: logging.LogRecord) -> bool:
+        return record.args[-1] >= 400  # type: ignore[index]
+
+    access.install()
+    logger.filters = [only_errors]  # the fixture restores the list
+    async with (
+        serve(hello, http=http, lifespan="off", log_config=None) as running,
+        httpx.AsyncClient(base_url=running.url) as client,
+    ):
+        assert (await client.get("/")).status_code == 200
+    assert access.stream.getvalue() == ""
