@@ -16,7 +16,7 @@ import atexit
 import logging
 from typing import Any
 
-__all__ = ["AccessLog", "log_access"]
+__all__ = ["AccessLog", "access_log_for"]
 
 _INFO = logging.INFO
 _MESSAGE = '%s - "%s %s HTTP/%s" %d'
@@ -96,15 +96,12 @@ class AccessLog:
 _writers: dict[int, AccessLog] = {}
 
 
-def log_access(
-    logger: logging.Logger, client_addr: str, method: str, path: str, version: str, status: int
-) -> None:
-    """Write one access line for a request handled in the running event loop."""
-    loop = asyncio.get_running_loop()
+def access_log_for(loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> AccessLog:
+    """The writer of ``logger``'s lines for connections running in ``loop``."""
     writer = _writers.get(id(loop))
     if writer is None or writer.loop is not loop or writer.logger is not logger:
         writer = _new_writer(loop, logger)
-    writer.log(client_addr, method, path, version, status)
+    return writer
 
 
 def _new_writer(loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> AccessLog:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.access_log import log_access
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
-from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
@@ -248,7 +246,7 @@ class RequestResponseCycle:
             self._chunked = head.chunked
             self._length_left = head.content_length
             if self.conn.access_log:
-                self._log_access(head.status)
+                self.conn.log_access(self.scope, head.status)
             if self._with_body and body:
                 body = self._frame(body, more_body)
                 if len(body) < _COPY_LIMIT:
@@ -282,14 +280,3 @@ class RequestResponseCycle:
         self.response_complete = True
         self._wake()
         self.conn.response_done(self)
-
-    def _log_access(self, status: int) -> None:
-        scope = self.scope
-        log_access(
-            self.conn.access_logger,
-            get_client_addr(scope),
-            scope["method"],
-            get_path_with_query_string(scope),
-            scope["http_version"],
-            status,
-        )
