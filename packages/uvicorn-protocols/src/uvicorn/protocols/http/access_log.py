@@ -14,9 +14,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AccessLog", "access_log_for"]
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+if TYPE_CHECKING:
+    from uvicorn._types import HTTPScope
+
+__all__ = ["AccessLog", "ConnectionAccessLog", "access_log_for"]
 
 _INFO = logging.INFO
 _MESSAGE = '%s - "%s %s HTTP/%s" %d'
@@ -120,3 +125,27 @@ def _new_writer(loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> Acce
 def _flush_all() -> None:
     for writer in list(_writers.values()):
         writer.flush()
+
+
+class ConnectionAccessLog:
+    """The access lines of one connection: what can be kept from one request to the next."""
+
+    __slots__ = ("_client", "_client_addr", "_logger", "_writer")
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._writer: AccessLog | None = None
+        self._client: object = None  # the scope client last formatted
+        self._client_addr = ""
+
+    def log(self, scope: HTTPScope, status: int) -> None:
+        """The line of a response whose head is being written."""
+        client = scope.get("client")
+        if client is not self._client:  # the same tuple every request, unless a proxy rewrote it
+            self._client = client
+            self._client_addr = get_client_addr(scope)
+        writer = self._writer
+        if writer is None:
+            writer = self._writer = access_log_for(asyncio.get_running_loop(), self._logger)
+        path = get_path_with_query_string(scope)
+        writer.log(self._client_addr, scope["method"], path, scope["http_version"], status)

@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.access_log import AccessLog, access_log_for
+from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
 from uvicorn.protocols.http.request_head import (
@@ -27,9 +27,7 @@ from uvicorn.protocols.http.request_head import (
 )
 from uvicorn.protocols.http.response_head import error_response
 from uvicorn.protocols.utils import (
-    get_client_addr,
     get_local_addr,
-    get_path_with_query_string,
     get_remote_addr,
     is_ssl,
 )
@@ -64,9 +62,7 @@ class HTTPConnection(asyncio.Protocol):
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
         self.access_log = self.access_logger.hasHandlers()
-        self._access_writer: AccessLog | None = None
-        self._logged_client: object = None  # the scope client last formatted for the access log
-        self._logged_client_addr = ""
+        self.access_lines = ConnectionAccessLog(self.access_logger)
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
         self.root_path = config.root_path
         self.limit_concurrency = config.limit_concurrency
@@ -361,18 +357,6 @@ class HTTPConnection(asyncio.Protocol):
             self.transport.close()
 
     # ------------------------------------------------------------ internals
-
-    def log_access(self, scope: HTTPScope, status: int) -> None:
-        """The access line of a response (its head is being written)."""
-        client = scope.get("client")
-        if client is not self._logged_client:  # the same tuple for every request, unless a proxy rewrote it
-            self._logged_client = client
-            self._logged_client_addr = get_client_addr(scope)
-        writer = self._access_writer
-        if writer is None:
-            writer = self._access_writer = access_log_for(asyncio.get_running_loop(), self.access_logger)
-        path = get_path_with_query_string(scope)
-        writer.log(self._logged_client_addr, scope["method"], path, scope["http_version"], status)
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # A task copies the context it is created in; create_task(context=...) needs 3.11.

@@ -246,7 +246,7 @@ class RequestResponseCycle:
             self._chunked = head.chunked
             self._length_left = head.content_length
             if self.conn.access_log:
-                self.conn.log_access(self.scope, head.status)
+                self.conn.access_lines.log(self.scope, head.status)
             if self._with_body and body:
                 body = self._frame(body, more_body)
                 if len(body) < _COPY_LIMIT:
