@@ -234,6 +234,10 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
         ("headers=[('x-name', 'snowman \\u2603')]", r"'headers' \(--header\): .*Latin-1"),
         ("http2=True", r"'http2' \(--http2\): HTTP/2 requires the 'zttp' HTTP protocol"),
         ("env_file='missing.env'", r"'env_file' \(--env-file\): no such file: 'missing\.env'"),
+        (
+            "forwarded_allow_ips='127.0.0.1,10.0.0.300'",
+            r"'forwarded_allow_ips' \(--forwarded-allow-ips\): '10\.0\.0\.300' is not a valid IP address",
+        ),
         ("uds='x.sock', fd=0", r"'fd' \(--fd\): 0\. Give either 'uds' \(--uds\) or 'fd' \(--fd\), not both"),
     ],
 )

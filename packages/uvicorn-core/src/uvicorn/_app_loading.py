@@ -79,8 +79,16 @@ def wrap_app(app: Any, config: Config) -> Any:
 
         app = MessageLoggerMiddleware(app)
     if config.proxy_headers:
-        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware, invalid_trusted_hosts
 
+        invalid = invalid_trusted_hosts(config.forwarded_allow_ips)
+        if invalid:
+            startup_failure(
+                "Invalid value for 'forwarded_allow_ips' (--forwarded-allow-ips): %s %s not a valid IP "
+                "address or network. Fix the address, or use '*' to trust every client.",
+                ", ".join(repr(item) for item in invalid),
+                "is" if len(invalid) == 1 else "are",
+            )
         app = ProxyHeadersMiddleware(
             app,
             trusted_hosts=config.forwarded_allow_ips,
