@@ -13,7 +13,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
-from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
+from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialize_default_headers
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_LAST_CHUNK = b"0\r\n\r\n"
 # Bodies at least this large are written apart from the head rather than copied onto it.
 _COPY_LIMIT = 16384
 
@@ -44,12 +43,11 @@ class RequestResponseCycle:
     __slots__ = (
         "_body_done",
         "_buffered",
-        "_chunked",
         "_chunks",
         "_client_done",
         "_event",
+        "_framing",
         "_head",
-        "_length_left",
         "_with_body",
         "conn",
         "disconnected",
@@ -85,8 +83,7 @@ class RequestResponseCycle:
         # Response side.
         self._head: ResponseHead | None = None
         self._with_body = scope["method"] != "HEAD"
-        self._chunked = False
-        self._length_left: int | None = None
+        self._framing: BodyFraming | None = None  # once the head is written
 
     # ------------------------------------------------------------ fed by the connection
 
@@ -243,38 +240,25 @@ class RequestResponseCycle:
                 scope["method"] == "HEAD",
             )
             self.keep_alive = head.keep_alive
-            self._chunked = head.chunked
-            self._length_left = head.content_length
+            framing = self._framing = BodyFraming(head)
             if self.conn.access_log:
-                self.conn.access_lines.log(self.scope, head.status)
-            if self._with_body and body:
-                body = self._frame(body, more_body)
-                if len(body) < _COPY_LIMIT:
-                    data += body
+                self.conn.access_lines.log(scope, head.status)
+            if self._with_body:
+                framed = framing.frame(body, more_body)
+                if len(framed) < _COPY_LIMIT:
+                    data += framed
                 else:
                     self.transport.write(data)
-                    data = body
-            elif self._chunked and not more_body:
-                data += _LAST_CHUNK
+                    data = framed
             self.transport.write(data)
-        elif self._with_body and (body or (self._chunked and not more_body)):
-            self.transport.write(self._frame(body, more_body))
+        elif self._with_body:
+            framed = self._framing.frame(body, more_body)  # type: ignore[union-attr]
+            if framed:
+                self.transport.write(framed)
         if not more_body:
-            if self._with_body and self._length_left:
-                raise RuntimeError("Response content shorter than Content-Length")
+            if self._with_body:
+                self._framing.check_complete()  # type: ignore[union-attr]
             self._complete()
-
-    def _frame(self, body: bytes, more_body: bool) -> bytes:
-        if self._chunked:
-            if not body:
-                return _LAST_CHUNK
-            framed = b"%x\r\n%b\r\n" % (len(body), body)
-            return framed if more_body else framed + _LAST_CHUNK
-        if self._length_left is not None:
-            self._length_left -= len(body)
-            if self._length_left < 0:
-                raise RuntimeError("Response content longer than Content-Length")
-        return body
 
     def _complete(self) -> None:
         self.response_complete = True

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "STATUS_LINES",
+    "BodyFraming",
     "HeaderError",
     "ResponseHead",
     "error_response",
@@ -179,12 +180,43 @@ class ResponseHead:
         return self.data + extra + b"\r\n"
 
 
+_LAST_CHUNK = b"0\r\n\r\n"
+
+
+class BodyFraming:
+    """Frames the body messages that follow a written head: chunked, or counted against its length."""
+
+    __slots__ = ("_left", "chunked")
+
+    def __init__(self, head: ResponseHead) -> None:
+        self.chunked = head.chunked
+        self._left = head.content_length
+
+    def frame(self, body: bytes, more_body: bool) -> bytes:
+        """The bytes to write for one body message."""
+        if self.chunked:
+            if not body:
+                return b"" if more_body else _LAST_CHUNK
+            framed = b"%x\r\n%b\r\n" % (len(body), body)
+            return framed if more_body else framed + _LAST_CHUNK
+        if self._left is not None:
+            self._left -= len(body)
+            if self._left < 0:
+                raise RuntimeError("Response content longer than Content-Length")
+        return body
+
+    def check_complete(self) -> None:
+        """After the last body message: all the announced content was sent."""
+        if self._left:
+            raise RuntimeError("Response content shorter than Content-Length")
+
+
 def serialize_default_headers(headers: list[tuple[bytes, bytes]]) -> bytes:
     """The server-wide headers (``server``, ``date``, ``--header``) as one block of bytes."""
     return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
 
 
-def error_response(status: int, message: str) -> bytes:
+def error_response(status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> bytes:
     """A complete plain-text response that closes the connection, for requests we refuse."""
     body = message.encode("utf-8")
     return b"".join(
@@ -192,7 +224,9 @@ def error_response(status: int, message: str) -> bytes:
             STATUS_LINES[status],
             b"content-type: text/plain; charset=utf-8\r\n",
             b"content-length: %d\r\n" % len(body),
-            b"connection: close\r\n\r\n",
+            b"connection: close\r\n",
+            *(name + b": " + value + b"\r\n" for name, value in headers),
+            b"\r\n",
             body,
         ]
     )

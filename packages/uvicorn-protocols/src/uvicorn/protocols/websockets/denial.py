@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from uvicorn.protocols.http.response_head import ResponseHead, serialize_default_headers
+from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialize_default_headers
 
 __all__ = ["DenialResponse"]
 
@@ -22,7 +22,7 @@ _LAST_CHUNK = b"0\r\n\r\n"
 class DenialResponse:
     """One denial response, from ``websocket.http.response.start`` to its last body message."""
 
-    __slots__ = ("_chunked", "_head", "_length_left", "status")
+    __slots__ = ("_framing", "_head", "status")
 
     def __init__(
         self,
@@ -37,8 +37,7 @@ class DenialResponse:
         self._head: ResponseHead | None = ResponseHead(
             status, headers, serialize_default_headers(default_headers), default_headers, keep_alive=False
         )
-        self._chunked = False
-        self._length_left: int | None = None
+        self._framing: BodyFraming | None = None  # once the head is written
 
     def start(self) -> bytes:
         """The head, if the app's headers already fix the framing; else ``b""`` (it waits)."""
@@ -47,8 +46,7 @@ class DenialResponse:
             return b""
         self._head = None
         data = head.finish(True, None, True)
-        self._chunked = head.chunked
-        self._length_left = head.content_length
+        self._framing = BodyFraming(head)
         return data
 
     @property
@@ -62,23 +60,10 @@ class DenialResponse:
         if head is not None:
             self._head = None
             data = head.finish(True, None if more_body else body, True)
-            self._chunked = head.chunked
-            self._length_left = head.content_length
-            data += self._frame(body, more_body)
+            self._framing = BodyFraming(head)
         else:
-            data = self._frame(body, more_body)
-        if not more_body and self._length_left:
-            raise RuntimeError("Response content shorter than Content-Length")
+            data = b""
+        data += self._framing.frame(body, more_body)  # type: ignore[union-attr]
+        if not more_body:
+            self._framing.check_complete()  # type: ignore[union-attr]
         return data
-
-    def _frame(self, body: bytes, more_body: bool) -> bytes:
-        if self._chunked:
-            if not body:
-                return b"" if more_body else _LAST_CHUNK
-            framed = b"%x\r\n%b\r\n" % (len(body), body)
-            return framed if more_body else framed + _LAST_CHUNK
-        if self._length_left is not None:
-            self._length_left -= len(body)
-            if self._length_left < 0:
-                raise RuntimeError("Response content longer than Content-Length")
-        return body

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from uvicorn.protocols.http.request_head import HeadProblem, decode_path, split_target
-from uvicorn.protocols.http.response_head import STATUS_LINES
+from uvicorn.protocols.http.response_head import error_response
 
 if TYPE_CHECKING:
     from uvicorn._types import WebSocketScope
@@ -190,20 +190,8 @@ def _valid_key(key: bytes) -> bool:
         return False
 
 
-def rejection(status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> bytes:
-    """A complete plain-text response that closes the connection."""
-    body = message.encode("utf-8")
-    return b"".join(
-        [
-            STATUS_LINES[status],
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"content-length: %d\r\n" % len(body),
-            b"connection: close\r\n",
-            *(name + b": " + value + b"\r\n" for name, value in headers),
-            b"\r\n",
-            body,
-        ]
-    )
+#: A complete plain-text response that closes the connection (shared with HTTP refusals).
+rejection = error_response
 
 
 def checked_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
