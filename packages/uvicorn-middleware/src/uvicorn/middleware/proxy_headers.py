@@ -85,6 +85,8 @@ class ProxyHeadersMiddleware:
                 x_forwarded_host = value
             elif name == b"forwarded":
                 forwarded.append(value)
+        if not (x_forwarded_for or x_forwarded_proto or x_forwarded_host or forwarded):
+            return  # most requests: nothing to apply
 
         if self.forwarded and forwarded:
             # A request carrying Forwarded is described by it alone: mixing in
