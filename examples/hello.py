@@ -1,4 +1,4 @@
-"""The example app the README serves: ``python examples/hello.py`` or ``uvicorn examples.hello:app``."""
+"""The example app the README serves: ``uvicorn examples.hello:app`` (or ``python examples/hello.py``)."""
 
 from __future__ import annotations
 
