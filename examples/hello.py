@@ -17,7 +17,10 @@ async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
         {
             "type": "http.response.start",
             "status": 200,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))],
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(body)),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
