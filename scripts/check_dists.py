@@ -1,163 +1,142 @@
-"""Build every distribution and check it the way a user would meet it.
+"""Build every distribution and check it the way the package index and a user would meet it.
 
-    python scripts/check_dists.py [--dist-dir dist] [--keep]
+    uv run python scripts/check_dists.py [--dist-dir dist] [--keep] [--scenario NAME ...]
 
-1. Builds the sdist and wheel of the meta-package and the five packages (wheels are
-   built from the sdists, so a file missing from an sdist fails here).
-2. Checks that no file path is shipped by two wheels, that every version matches
-   ./VERSION and that our packages pin each other with ``==``.
-3. Installs wheel sets into fresh virtual environments with ``--no-index`` (third-party
-   dependencies come from a local wheelhouse filled beforehand) and runs a smoke test
-   in each: see ``SCENARIOS``.
+1. Build: the sdist and wheel of the meta-package and the five packages into
+   ``dist/`` (each wheel is built from its sdist).
+2. Files: exactly one sdist and one wheel each, at ./VERSION; ``twine check --strict``
+   on all of them; no path shipped by two wheels, ``uvicorn/__init__.py`` only in
+   uvicorn-core, no code in the meta-package, a license in each, a ``py.typed`` where
+   ``Typing :: Typed`` is claimed, no build leftovers.
+3. Metadata, read back from each wheel's METADATA and sdist's PKG-INFO: name, version,
+   ``==`` pins between ours (and only the pins the architecture allows), license,
+   readme (markdown, substantial, with an example, no relative links), classifiers,
+   Requires-Python, project URLs; the same license, Python support and URLs for all six;
+   an upload order that puts every distribution after the ones it pins.
+4. Scenarios: fresh virtual environments install from our wheels and a wheelhouse of
+   third-party wheels with ``--no-index``, and run smoke tests against real servers
+   (see ``dists/scenarios.py``).
+
+Exit code 0 when everything holds; 1 with one line per problem otherwise.
+Everything the script starts is bounded in time: it cannot hang.
 """
 
 from __future__ import annotations
 
 import argparse
-import email.parser
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import venv
-import zipfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SMOKE = ROOT / "scripts" / "smoke"
-OURS = ("uvicorn", "uvicorn-core", "uvicorn-protocols", "uvicorn-middleware", "uvicorn-cli", "uvicorn-worker")
-
-# name -> (distributions to install, smoke script and its arguments)
-SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
-    "core alone serves through uvicorn.run": (["uvicorn-core"], ["serve_with_run.py"]),
-    "middleware alone imports proxy_headers": (["uvicorn-middleware"], ["import_proxy_headers.py"]),
-}
-OPTIONAL_SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
-    # Added by the middleware package: serves through its middleware with no other uvicorn dist.
-    "middleware alone serves HTTP": (
-        ["uvicorn-middleware"],
-        [str(ROOT / "tests" / "middleware" / "standalone_smoke.py")],
-    ),
-}
+from dists.build import build, check_built_set, twine_check
+from dists.contents import check_contents, check_typed_markers
+from dists.environments import fill_wheelhouse, third_party_requirements
+from dists.layout import ROOT, release_version
+from dists.metadata import check_metadata
+from dists.process import StepFailed
+from dists.scenarios import SCENARIOS, Scenario, run_scenario, wheelhouse_extras
 
 
-def run(cmd: list[str], **kwargs: object) -> None:
-    print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+class Timings:
+    """How long each step took, printed at the end (CI has a time budget)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+
+    @contextmanager
+    def step(self, name: str, announce: bool = True) -> Iterator[None]:
+        if announce:
+            print(f"== {name}", flush=True)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.steps.append((name, time.monotonic() - started))
+
+    def report(self) -> None:
+        for name, seconds in self.steps:
+            print(f"{seconds:7.1f} s  {name}")
 
 
-def build(dist_dir: Path) -> None:
-    if dist_dir.exists():
-        shutil.rmtree(dist_dir)
-    # `uv run` tells its children where uv is; otherwise use the one on PATH.
-    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
-    run([uv, "build", "--all-packages", "--out-dir", str(dist_dir)], cwd=ROOT)
-
-
-def wheel_of(dist_dir: Path, name: str) -> Path:
-    prefix = name.replace("-", "_") + "-"
-    found = [p for p in dist_dir.glob("*.whl") if p.name.startswith(prefix)]
-    if len(found) != 1:
-        raise SystemExit(f"expected one wheel for {name} in {dist_dir}, found {found}")
-    return found[0]
-
-
-def wheel_metadata(wheel: Path) -> email.message.Message:
-    with zipfile.ZipFile(wheel) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-        return email.parser.Parser().parsestr(archive.read(name).decode())
-
-
-def check_wheels(dist_dir: Path) -> list[str]:
-    problems: list[str] = []
-    version = (ROOT / "VERSION").read_text().strip()
-    owners: dict[str, str] = {}
-    for name in OURS:
-        wheel = wheel_of(dist_dir, name)
-        sdists = list(dist_dir.glob(name.replace("-", "_") + "-*.tar.gz"))
-        if len(sdists) != 1:
-            problems.append(f"{name}: expected one sdist, found {sdists}")
-        metadata = wheel_metadata(wheel)
-        if metadata["Version"] != version:
-            problems.append(f"{name}: version {metadata['Version']} is not {version}")
-        for requirement in metadata.get_all("Requires-Dist") or []:
-            match = re.match(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*([^;]*)", requirement)
-            assert match is not None
-            dep_name, spec = match[1].lower().replace("_", "-"), match[3].strip()
-            if dep_name in OURS and spec != f"=={version}":
-                problems.append(f"{name}: requirement {requirement!r} must pin {dep_name}=={version}")
-        with zipfile.ZipFile(wheel) as archive:
-            for path in archive.namelist():
-                if ".dist-info/" in path:
-                    continue
-                if path in owners:
-                    problems.append(f"{path} is shipped by both {owners[path]} and {name}")
-                owners[path] = name
-    init_owner = owners.get("uvicorn/__init__.py")
-    if init_owner != "uvicorn-core":
-        problems.append(f"uvicorn/__init__.py must be shipped by uvicorn-core only (found in {init_owner})")
-    return problems
-
-
-def fill_wheelhouse(dist_dir: Path, wheelhouse: Path, work: Path) -> None:
-    """Download the third-party dependencies of all our wheels, so installs can use --no-index."""
-    version = (ROOT / "VERSION").read_text().strip()
-    python = make_venv(work / "downloader")
-    pip = [str(python), "-m", "pip", "download", "--quiet", "--dest", str(wheelhouse)]
-    run([*pip, "--find-links", str(dist_dir), f"uvicorn[standard]=={version}"])
-
-
-def make_venv(env_dir: Path) -> Path:
-    venv.create(env_dir, with_pip=True)
-    return env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
-
-
-def smoke(
-    name: str, dists: list[str], script: list[str], dist_dir: Path, wheelhouse: Path, work: Path
-) -> None:
-    print(f"== scenario: {name}", flush=True)
-    python = make_venv(work / name.replace(" ", "-"))
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--no-index"]
-    run([*pip, "--find-links", str(dist_dir), "--find-links", str(wheelhouse), *dists])
-    target = Path(script[0]) if Path(script[0]).is_absolute() else SMOKE / script[0]
-    # Run from an empty directory so nothing is imported from the repository by accident.
-    run([str(python), str(target), *script[1:]], cwd=work)
-
-
-def main() -> int:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dist-dir", type=Path, default=ROOT / "dist")
-    parser.add_argument("--keep", action="store_true", help="keep the virtual environments")
-    args = parser.parse_args()
+    parser.add_argument("--dist-dir", type=Path, default=ROOT / "dist", help="where to build (emptied first)")
+    parser.add_argument("--keep", action="store_true", help="keep the virtual environments and print where")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=[scenario.slug for scenario in SCENARIOS],
+        help="run only this install scenario (repeatable); default: all",
+    )
+    return parser.parse_args(argv)
 
-    build(args.dist_dir)
-    problems = check_wheels(args.dist_dir)
+
+def report_problems(what: str, problems: list[str]) -> None:
+    """Print each problem on its own line and stop, or confirm the step."""
     for problem in problems:
-        print("PROBLEM:", problem, file=sys.stderr)
+        print("PROBLEM:", problem, file=sys.stderr, flush=True)
     if problems:
-        return 1
-    print("wheels: versions, pins and file ownership are consistent", flush=True)
+        raise StepFailed(f"{what}: {len(problems)} problem(s), listed above")
+    print(f"ok: {what}", flush=True)
 
+
+def check_files(dist_dir: Path, version: str) -> None:
+    checks: list[tuple[str, Callable[[], list[str]]]] = [
+        ("one sdist and one wheel per distribution", lambda: check_built_set(dist_dir, version)),
+        ("file ownership and contents", lambda: check_contents(dist_dir)),
+        ("py.typed where Typing :: Typed is claimed", lambda: check_typed_markers(dist_dir)),
+    ]
+    for what, check in checks:
+        report_problems(what, check())
+    twine_check(dist_dir)
+
+
+def run_scenarios(
+    scenarios: list[Scenario], version: str, dist_dir: Path, keep: bool, timings: Timings
+) -> None:
     work = Path(tempfile.mkdtemp(prefix="uvicorn-dists-"))
     try:
         wheelhouse = work / "wheelhouse"
-        fill_wheelhouse(args.dist_dir, wheelhouse, work)
-        scenarios = dict(SCENARIOS)
-        for name, (dists, script) in OPTIONAL_SCENARIOS.items():
-            if Path(script[0]).exists():
-                scenarios[name] = (dists, script)
-        for name, (dists, script) in scenarios.items():
-            smoke(name, dists, script, args.dist_dir, wheelhouse, work)
+        with timings.step("wheelhouse: third-party wheels for --no-index installs"):
+            fill_wheelhouse(third_party_requirements(dist_dir, wheelhouse_extras()), wheelhouse, work)
+        for scenario in scenarios:
+            with timings.step(f"scenario {scenario.slug}", announce=False):
+                run_scenario(scenario, version, dist_dir, wheelhouse, work)
     finally:
-        if not args.keep:
+        if keep:
+            print(f"kept the environments in {work}", flush=True)
+        else:
             shutil.rmtree(work, ignore_errors=True)
-    print("all distribution checks passed", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    dist_dir: Path = args.dist_dir.resolve()
+    version = release_version()
+    scenarios = [s for s in SCENARIOS if args.scenario is None or s.slug in args.scenario]
+    timings = Timings()
+    try:
+        with timings.step(f"build {version} into {dist_dir}"):
+            build(dist_dir)
+        with timings.step("files"):
+            check_files(dist_dir, version)
+        with timings.step("metadata"):
+            report_problems("metadata", check_metadata(dist_dir, version))
+        run_scenarios(scenarios, version, dist_dir, args.keep, timings)
+    except (StepFailed, LookupError) as exc:
+        timings.report()
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    timings.report()
+    print(f"all distribution checks passed: {dist_dir} holds a release candidate of {version}", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,66 +1,60 @@
-"""Smoke test for an installed uvicorn-core: serve a request through ``uvicorn.run``.
+"""Smoke test for uvicorn-core installed alone: ``uvicorn.run`` serves without the command line.
 
-Run with the interpreter of the environment under test. Starts itself in a child
-process as the server, waits for its startup log line, requests a page with
-urllib, then stops it with SIGINT and expects a clean exit.
+    <venv>/bin/python serve_with_run.py RELEASE_VERSION
+
+Only the core and what it pins are installed (no uvicorn-cli, no click, no
+gunicorn). The script starts itself as the server, calling ``uvicorn.run`` on
+a port the kernel picks (read from its "Uvicorn running on" line), requests a
+page with the standard library's client, then stops it with SIGINT and
+expects exit code 0.
 """
 
 from __future__ import annotations
 
+import json
 import signal
-import socket
-import subprocess
 import sys
-import urllib.request
+
+from smoke_support import (
+    ServerProcess,
+    SmokeFailure,
+    check_installed,
+    check_served_from_here,
+    http_get,
+    smoke_main,
+)
+
+CORE_SET = {"uvicorn-core", "uvicorn-protocols", "uvicorn-middleware"}
+RUNNING = r"Uvicorn running on (?P<url>http://127\.0\.0\.1:\d+) \(Press CTRL\+C to quit\)"
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"smoke ok"})
+def serve() -> None:
+    from smoke_app import app
 
-
-def serve(port: int) -> None:
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+    uvicorn.run(app, host="127.0.0.1", port=0, log_level="info")
 
 
-def main() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port)], stderr=subprocess.PIPE, text=True
-    )
-    assert child.stderr is not None
-    seen: list[str] = []
-    for line in child.stderr:
-        seen.append(line)
-        if "Uvicorn running on" in line:
-            break
-    else:
-        print("server never started:\n" + "".join(seen), file=sys.stderr)
-        return 1
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-            body = response.read()
-        if response.status != 200 or body != b"smoke ok":
-            print(f"unexpected answer: {response.status} {body!r}", file=sys.stderr)
-            return 1
-    finally:
-        child.send_signal(signal.SIGINT)
-        rest = child.communicate(timeout=30)[1]
-    if child.returncode not in (0, -signal.SIGINT):
-        print(f"server exited with {child.returncode}:\n{''.join(seen)}{rest}", file=sys.stderr)
-        return 1
-    print("core smoke test passed: uvicorn.run served a request")
-    return 0
+def check(version: str) -> None:
+    check_installed(CORE_SET, version, absent=("click", "gunicorn"))
+    with ServerProcess([sys.executable, __file__, "--serve"]) as server:
+        url = server.wait_for(RUNNING, "'Uvicorn running on' line")["url"]
+        status, _, body = http_get(url + "/report")
+        code = server.stop(signal.SIGINT)
+    if status != 200:
+        raise SmokeFailure(f"GET /report: {status} {body!r}\n{server.output}")
+    report = json.loads(body)
+    check_served_from_here(report)
+    if report["state"] != "lifespan startup ran":
+        raise SmokeFailure(f"the request did not see the lifespan state: {report}")
+    if code != 0:
+        raise SmokeFailure(f"uvicorn.run exited with {code} after SIGINT, expected 0:\n{server.output}")
+    print(f"core smoke test passed: uvicorn.run of uvicorn-core {version} served and stopped on SIGINT")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--serve"]:
-        serve(int(sys.argv[2]))
+    if sys.argv[1:] == ["--serve"]:
+        serve()
     else:
-        sys.exit(main())
+        smoke_main(check)
