@@ -9,7 +9,7 @@ missing from the build, fails the install instead of being fetched from elsewher
 from __future__ import annotations
 
 import os
-import venv
+import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -20,11 +20,14 @@ from dists.process import run
 #: Safety bounds for pip (downloads can be slow; nothing here should come near them).
 DOWNLOAD_TIMEOUT = 900.0
 INSTALL_TIMEOUT = 600.0
+VENV_TIMEOUT = 300.0
 
 
 def make_venv(path: Path) -> Path:
     """A new virtual environment with pip at ``path``; returns its python."""
-    venv.create(path, with_pip=True, clear=True)
+    # A child process rather than venv.create(): installing pip runs a subprocess
+    # that venv.create() would wait for without a time limit.
+    run([sys.executable, "-m", "venv", "--clear", path], timeout=VENV_TIMEOUT)
     return path / ("Scripts" if os.name == "nt" else "bin") / "python"
 
 

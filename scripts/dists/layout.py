@@ -88,17 +88,17 @@ def sdist_names(sdist: Path) -> list[str]:
 def wheel_metadata(wheel: Path) -> email.message.Message:
     """The wheel's ``*.dist-info/METADATA``."""
     with zipfile.ZipFile(wheel) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+        if name is None:
+            raise LookupError(f"{wheel.name} has no .dist-info/METADATA")
         return email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
 
 
 def sdist_metadata(sdist: Path) -> email.message.Message:
     """The sdist's top-level ``PKG-INFO``."""
     with tarfile.open(sdist) as archive:
-        member = next(
-            m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
-        )
-        extracted = archive.extractfile(member)
+        members = [m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")]
+        extracted = archive.extractfile(members[0]) if members else None
         if extracted is None:
-            raise LookupError(f"{sdist.name}: PKG-INFO is not a regular file")
+            raise LookupError(f"{sdist.name} has no top-level PKG-INFO file")
         return email.parser.Parser().parsestr(extracted.read().decode("utf-8"))
