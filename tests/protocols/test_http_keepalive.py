@@ -63,6 +63,26 @@ async def test_keep_alive_restarts_after_a_skipped_body(http: str) -> None:
         assert await client.closed()
 
 
+async def test_each_idle_period_gets_the_whole_keep_alive_timeout(http: str) -> None:
+    """The countdown restarts at every response, however early the first one started."""
+    timeout = 1.0
+    async with (
+        serve(hello, http=http, lifespan="off", timeout_keep_alive=timeout) as running,
+        RawClient.connect(running) as client,
+    ):
+        await client.send(SIMPLE_GET)
+        assert (await client.read_response()).status == 200
+        # Time passing is what is tested here: idle for most of a period, then a request,
+        # then idle again past the end of the first period but well within the second.
+        await asyncio.sleep(timeout * 0.6)
+        await client.send(SIMPLE_GET)
+        assert (await client.read_response()).status == 200
+        await asyncio.sleep(timeout * 0.6)
+        await client.send(SIMPLE_GET)
+        assert (await client.read_response()).status == 200
+        assert await client.closed()
+
+
 async def test_keep_alive_timeout_does_not_cut_a_request_in_progress(http: str) -> None:
     slow_entered = asyncio.Event()
     release = asyncio.Event()

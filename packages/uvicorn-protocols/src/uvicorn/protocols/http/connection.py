@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import (
     HeadProblem,
     check_limits,
@@ -44,7 +45,7 @@ NO_WEBSOCKET_LIBRARY = (
 )
 
 
-class HTTPConnection(asyncio.Protocol):
+class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     """Everything about an HTTP/1.1 connection except parsing; subclassed per parser."""
 
     def __init__(
@@ -100,7 +101,7 @@ class HTTPConnection(asyncio.Protocol):
         self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
 
-        self.timeout_keep_alive_task: asyncio.TimerHandle | None = None
+        self._init_keep_alive()
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = 0  # bytes received towards the current, incomplete, request head
 
@@ -165,9 +166,7 @@ class HTTPConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._pending_error is not None:
             return  # nothing after a refused request is read as HTTP
-        if self.timeout_keep_alive_task is not None:
-            self.timeout_keep_alive_task.cancel()
-            self.timeout_keep_alive_task = None
+        self._idle_since = None  # busy: the keep-alive timer, if running, will not close
         self._head_bytes += len(data)
         self._feed(data)
         if self._mid_head() and not self.transport.is_closing():
@@ -350,12 +349,6 @@ class HTTPConnection(asyncio.Protocol):
         else:
             self.cycle.keep_alive = False
 
-    def timeout_keep_alive_handler(self) -> None:
-        """No new request within ``timeout_keep_alive`` of the last response: close."""
-        self.timeout_keep_alive_task = None
-        if not self.transport.is_closing():
-            self.transport.close()
-
     # ------------------------------------------------------------ internals
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
@@ -363,13 +356,6 @@ class HTTPConnection(asyncio.Protocol):
         task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
-
-    def _start_keep_alive_timer(self) -> None:
-        if self.timeout_keep_alive_task is not None:
-            self.timeout_keep_alive_task.cancel()
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.timeout_keep_alive, self.timeout_keep_alive_handler
-        )
 
     def _on_head_timeout(self) -> None:
         self._head_timer = None
@@ -385,11 +371,10 @@ class HTTPConnection(asyncio.Protocol):
             self.transport.close()  # opened but never sent a request
 
     def _cancel_timers(self) -> None:
-        for timer in (self.timeout_keep_alive_task, self._head_timer):
-            if timer is not None:
-                timer.cancel()
-        self.timeout_keep_alive_task = None
-        self._head_timer = None
+        self._stop_keep_alive_timer()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
 
     def _switch_to_websocket(self) -> None:
         assert self.ws_protocol_class is not None and self._upgrade_head is not None
