@@ -12,6 +12,25 @@ The first word is the action (see ``ACTIONS``), the rest are ``key=value``
 options (shell-quoted when a value has spaces). A fenced block without a
 marker, a marker without a block, and an indented code block (which could
 hold no marker) are reported as problems, so a new sample cannot go untested.
+
+Options most actions understand (each action's handler reads the ones it needs):
+
+- ``serves`` (a flag, for ``shell`` and ``script``): the command runs a server;
+  the test requests it, then stops it (``stop=SIGTERM`` to stop it otherwise
+  than with Ctrl+C's SIGINT). Without it the command must finish by itself,
+  with exit code ``exit=N`` (default 0).
+- ``port=N``: the port the sample names; the test listens on a free port instead.
+  ``uds=PATH``: the same for a UNIX socket path.
+- ``needs=a.py,pkg/b.py``: files of ``sample_support/`` the sample relies on
+  without showing them (the reader's own application).
+- the request and what must come back: ``request=websocket``, ``path=/x``,
+  ``post=TEXT`` (a POST with that body), ``host=NAME`` (Host header),
+  ``verify=cert.pem`` (HTTPS, verified with that file),
+  ``cert=client.pem,client-key.pem`` (a client certificate), ``status=N``,
+  ``expect=TEXT`` (in the body, or in the output of a finished command),
+  ``header=Name:value`` (in the response).
+- ``file=PATH`` and ``attr=NAME`` for Python samples; an ``app`` sample's other
+  ``key=value`` options are ``Config`` parameters (``loop=asyncio``).
 """
 
 from __future__ import annotations
@@ -38,8 +57,8 @@ ACTIONS = {
     "forwarded": "a forwarding header: run through ProxyHeadersMiddleware, the client, scheme "
     "and host it yields compared with the marker's",
     "nginx": "an nginx configuration: run as a real proxy in front of uvicorn when nginx is installed",
-    "systemd": "systemd units: checked by systemd-analyze when installed; a service is "
-    "socket-activated for real",
+    "systemd": "systemd units: checked by systemd-analyze when installed; a service is run for real, "
+    "socket-activated when its .socket unit came first",
     "dockerfile": "a Dockerfile: parsed (no Docker daemon in CI), and its CMD served in the workspace",
     "checkout": "commands for a checkout of this repository: the same as the README's and CI's",
     "parse": "command-line arguments given to the program's own argument parser, without running it",

@@ -32,9 +32,9 @@ from uvicorn.config import Config
 
 #: Marker options that describe the request, not the Config of an ``app`` sample.
 _REQUEST_OPTIONS = {
-    "file", "attr", "needs",                                   # where the app comes from
-    "request", "path", "host", "verify", "port", "uds",        # the request made to it
-    "status", "expect", "header", "stop",                      # what must come back, how to stop
+    "file", "attr", "needs",                                     # where the app comes from
+    "request", "path", "post", "host", "verify", "port", "uds",  # the request made to it
+    "cert", "status", "expect", "header", "stop", "exit",        # what must come back, how to stop
 }  # fmt: skip
 
 

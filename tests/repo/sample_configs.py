@@ -8,8 +8,10 @@ How far each is checked depends on what the machine has:
   its block structure is checked.
 - **systemd**: ``systemd-analyze verify`` checks the units when it is
   installed (the only change: ``ExecStart`` runs the test's uvicorn). The
-  service's ``ExecStart`` is then socket-activated the way systemd does it: a
-  listening socket as file descriptor 3, ``LISTEN_FDS`` and ``LISTEN_PID`` set.
+  service's ``ExecStart`` is then run: socket-activated the way systemd does
+  it (a listening socket as file descriptor 3, ``LISTEN_FDS`` and
+  ``LISTEN_PID`` set) when the page showed its ``.socket`` unit before it,
+  else as it is, listening where it says.
 - **Dockerfile**: there is no Docker daemon in CI, so the image is never
   built. The instructions are parsed, ``pip install`` requirements are
   checked against our distributions, and the ``CMD`` is served in the
@@ -134,11 +136,13 @@ def run_systemd(sample: Sample, workspace: Workspace) -> None:
     assert program.is_absolute(), "ExecStart needs an absolute path"
     runnable = Command([program.name, *exec_start.argv[1:]], text=exec_start.text)
     real_program = resolve(runnable)[0]
-    _verify_units(workspace, unit, sample.code.replace(str(program), real_program))
     socket_unit = workspace.path / (unit.removesuffix(".service") + ".socket")
-    assert socket_unit.exists(), "show the .socket unit before its .service"
-    listen = _read_unit(socket_unit.read_text())["Socket"]["ListenStream"]
-    _socket_activate(runnable, listen, sample, workspace)
+    _verify_units(workspace, unit, sample.code.replace(str(program), real_program), socket_unit)
+    if socket_unit.exists():  # shown earlier on the page: the service is socket-activated
+        listen = _read_unit(socket_unit.read_text())["Socket"]["ListenStream"]
+        _socket_activate(runnable, listen, sample, workspace)
+    else:  # the service binds its own socket, as systemd would start it
+        serve_command(runnable, sample, workspace, stop=signal.SIGTERM)
 
 
 def _read_unit(text: str) -> dict[str, dict[str, str]]:
@@ -157,17 +161,19 @@ def _read_unit(text: str) -> dict[str, dict[str, str]]:
     return sections
 
 
-def _verify_units(workspace: Workspace, unit: str, service_text: str) -> None:
+def _verify_units(workspace: Workspace, unit: str, service_text: str, socket_unit: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         return  # parsed above; systemd-analyze is not installed on this machine
     check_dir = workspace.path / "systemd-verify"
     check_dir.mkdir(exist_ok=True)
-    socket_name = unit.removesuffix(".service") + ".socket"
-    shutil.copy(workspace.path / socket_name, check_dir / socket_name)
+    units = [f"./{unit}"]
+    if socket_unit.exists():
+        shutil.copy(socket_unit, check_dir / socket_unit.name)
+        units.insert(0, f"./{socket_unit.name}")
     (check_dir / unit).write_text(service_text)
     result = subprocess.run(
-        [analyze, "verify", f"./{socket_name}", f"./{unit}"],
+        [analyze, "verify", *units],
         cwd=check_dir,
         capture_output=True,
         text=True,

@@ -175,9 +175,11 @@ class Expectation:
 
     kind: str = "http"  # or "websocket"
     path: str = "/"
+    post: str = ""  # a body to POST (else the request is a GET)
     status: int = 200
     body: str = ""
     ca_file: str = ""  # the certificate to verify HTTPS with (none: no HTTPS expected)
+    client_cert: tuple[str, ...] = ()  # certificate file (and key file) to present to the server
     host_header: str = ""
     response_header: str = ""  # "name:value" the response must carry
 
@@ -186,9 +188,13 @@ class Expectation:
         return cls(
             kind=options.get("request", "http"),
             path=options.get("path", "/"),
+            post=options.get("post", ""),
             status=int(options.get("status", "200")),
             body=options.get("expect", ""),
             ca_file=str(workspace / options["verify"]) if "verify" in options else "",
+            client_cert=tuple(
+                str(workspace / name) for name in filter(None, options.get("cert", "").split(","))
+            ),
             host_header=options.get("host", ""),
             response_header=options.get("header", ""),
         )
@@ -200,6 +206,8 @@ def check_answer(scheme: str, host: str, port: int, expected: Expectation) -> st
     ``scheme`` "unix" means ``host`` is the path of a UNIX socket.
     """
     tls = ssl.create_default_context(cafile=expected.ca_file) if expected.ca_file else None
+    if tls is not None and expected.client_cert:
+        tls.load_cert_chain(*expected.client_cert)
     assert (scheme == "https") == (tls is not None), (
         f"{scheme} answered; the sample says verify={expected.ca_file!r}"
     )
@@ -219,7 +227,11 @@ def check_answer(scheme: str, host: str, port: int, expected: Expectation) -> st
     )
     netloc = host_in_url if scheme == "unix" else f"{host_in_url}:{port}"
     with httpx.Client(transport=transport, timeout=SAFETY_TIMEOUT) as client:
-        response = client.get(f"{url_scheme}://{netloc}{expected.path}", headers=headers)
+        url = f"{url_scheme}://{netloc}{expected.path}"
+        if expected.post:
+            response = client.post(url, headers=headers, content=expected.post.encode())
+        else:
+            response = client.get(url, headers=headers)
     assert response.status_code == expected.status, f"status {response.status_code}: {response.text!r}"
     assert expected.body in response.text, f"body {response.text!r} lacks {expected.body!r}"
     if expected.response_header:

@@ -7,8 +7,11 @@ that cannot run on this machine, and what replaces running them:
 - ``pip install ...``: no network; the names, extras and pins must be ours.
 - ``nginx`` configs: run as a real proxy when nginx is installed, else their
   block structure only (tests/repo/sample_configs.py).
-- systemd units: ``systemd-analyze verify`` when installed, and the service is
-  socket-activated for real either way.
+- systemd units: ``systemd-analyze verify`` when installed; either way the
+  service's command runs for real (socket-activated when the page has its
+  ``.socket`` unit).
+- ``openssl req -x509`` without openssl: the key and certificate are made
+  with cryptography instead (tests/repo/sample_certificates.py).
 - Dockerfiles and ``docker`` commands: no Docker daemon; the Dockerfile is
   parsed and its ``CMD`` served, the commands are syntax-checked.
 - ``syntax`` samples (for software not installed here, or commands that would
