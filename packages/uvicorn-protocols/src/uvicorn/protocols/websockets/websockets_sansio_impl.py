@@ -19,9 +19,15 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from uvicorn.protocols.websockets.connection import OPEN
+from uvicorn.protocols.websockets.connection import CLOSING, OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
+from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame
 from uvicorn.protocols.websockets.session import WebSocketSession
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C extension
+    from websockets.utils import apply_mask
 
 if TYPE_CHECKING:
     from websockets.extensions.base import ServerExtensionFactory
@@ -73,6 +79,13 @@ class WebSocketsSansIOProtocol(WebSocketSession):
             raise HandshakeError(400, f"Failed to open a WebSocket connection: {exc}.") from None
         self._fragments: list[bytes] = []
         self._fragmented_text = False
+        # Without extensions, plain messages skip the library both ways (see plain_frames).
+        self._plain = not self.conn.extensions
+        self._plain_reader = (
+            PlainFrameReader(self.max_size, apply_mask, self._deliver, self._library_receive)
+            if self._plain
+            else None
+        )
 
     def _negotiate(self, request: HandshakeRequest, headers: Headers) -> bytes:
         """The library's response headers: ``Sec-WebSocket-Accept`` and the agreed extensions."""
@@ -93,6 +106,13 @@ class WebSocketsSansIOProtocol(WebSocketSession):
     # ------------------------------------------------------------ frames in
 
     def _receive_frames(self, data: bytes) -> None:
+        if self._plain_reader is not None:
+            self._plain_reader.feed(data, self._state == OPEN)
+        else:
+            self._library_receive(data)
+
+    def _library_receive(self, data: bytes) -> bool:
+        """Feed ``data`` to the library; False once no more frames are read."""
         conn = self.conn
         conn.receive_data(data)
         frames = conn.events_received()
@@ -103,20 +123,22 @@ class WebSocketsSansIOProtocol(WebSocketSession):
             opcode = frame.opcode  # type: ignore[union-attr]
             if opcode is _BINARY or opcode is _TEXT or opcode is _CONT:
                 if not self._on_data_frame(frame):  # type: ignore[arg-type]
-                    return
+                    return False
             elif opcode is _PONG:
                 self._on_pong(bytes(frame.data))  # type: ignore[union-attr]
             elif opcode is _CLOSE:
                 close = conn.close_rcvd
                 assert close is not None
                 self._on_peer_close(close.code, close.reason)
-                return
+                return False
         if conn.parser_exc is not None:
             close = conn.close_sent
             if self._state == OPEN and close is not None:
                 self._on_failure(close.code, close.reason)
             else:
                 self._finish()  # failed while our own close was under way: nothing more to say
+            return False
+        return self._state in (OPEN, CLOSING)
 
     def _on_data_frame(self, frame: Frame) -> bool:
         """Deliver a message once its last frame is in; False if the connection failed."""
@@ -163,9 +185,13 @@ class WebSocketsSansIOProtocol(WebSocketSession):
     # ------------------------------------------------------------ frames out
 
     def _encode_text(self, text: str) -> bytes:
+        if self._plain:
+            return text_frame(text)
         return Frame(_TEXT, text.encode()).serialize(mask=False, extensions=self.conn.extensions)
 
     def _encode_bytes(self, data: bytes) -> bytes:
+        if self._plain:
+            return binary_frame(data)
         return Frame(_BINARY, data).serialize(mask=False, extensions=self.conn.extensions)
 
     def _encode_close(self, code: int, reason: str) -> bytes:

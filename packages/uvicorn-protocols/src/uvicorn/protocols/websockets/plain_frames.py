@@ -1,0 +1,206 @@
+"""The fast path for connections without extensions: plain messages in and out.
+
+Almost all WebSocket traffic is single-frame text and binary messages, and
+without an extension (permessage-deflate) each of them is just a header, a
+mask and a payload. The libraries read such a frame with general machinery
+(websockets: a generator-based parser and several copies of the payload;
+wsproto: per-frame objects and a slow unmasking loop), which costs more than
+the message itself when it is small, and copies that dominate when it is large.
+
+So on such connections :class:`PlainFrameReader` finds the frame boundaries
+itself and takes the *plain* frames: final, masked text or binary frames
+outside a fragmented message, with no reserved bit, a minimal length encoding,
+at most ``max_size`` bytes and, for text, valid UTF-8. Every other frame
+(control frames, fragments, anything malformed or too big) goes to the library
+byte for byte and in order, so the library answers it exactly as it would
+without this path. The library is handed whole frames, or the rest of a frame
+it has started; a plain frame is taken only when the library is between two
+frames, so its state never depends on what was taken past it.
+
+Frames out are the same bytes the libraries would write for them.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["PlainFrameReader", "binary_frame", "text_frame", "xor_unmask"]
+
+_FIN_TEXT, _FIN_BINARY = 0x81, 0x82  # FIN set, no reserved bit, opcode 1 or 2
+_CONTINUATION, _TEXT, _BINARY = 0x0, 0x1, 0x2
+_MASKED = 0x80
+
+#: The payload of a frame (a view into the bytes received) and its 4-byte masking key.
+Unmask = Callable[[bytes | memoryview, bytes], bytes]
+
+# ------------------------------------------------------------------ frames out
+
+_TEXT_HEADS = [bytes((_FIN_TEXT, length)) for length in range(126)]
+_BINARY_HEADS = [bytes((_FIN_BINARY, length)) for length in range(126)]
+_HEAD_16 = struct.Struct("!BBH").pack
+_HEAD_64 = struct.Struct("!BBQ").pack
+
+
+def binary_frame(data: bytes) -> bytes:
+    """One unmasked, final binary frame (a server never masks)."""
+    length = len(data)
+    if length < 126:
+        return _BINARY_HEADS[length] + data
+    if length < 65536:
+        return _HEAD_16(_FIN_BINARY, 126, length) + data
+    return _HEAD_64(_FIN_BINARY, 127, length) + data
+
+
+def text_frame(text: str) -> bytes:
+    """One unmasked, final text frame."""
+    data = text.encode()
+    length = len(data)
+    if length < 126:
+        return _TEXT_HEADS[length] + data
+    if length < 65536:
+        return _HEAD_16(_FIN_TEXT, 126, length) + data
+    return _HEAD_64(_FIN_TEXT, 127, length) + data
+
+
+# ------------------------------------------------------------------ unmasking without C
+
+# _XOR_TABLES[k] maps every byte b to b ^ k, for bytes.translate().
+_XOR_TABLES = [bytes(byte ^ key for byte in range(256)) for key in range(256)]
+# Below this size one big-integer XOR is the quickest way; above it, converting to
+# and from an int costs more than four table lookups over a quarter of the bytes.
+_INT_XOR_LIMIT = 512
+
+
+def xor_unmask(payload: bytes | memoryview, mask: bytes) -> bytes:
+    """``payload`` XORed with the repeated 4-byte ``mask``, in pure Python."""
+    length = len(payload)
+    if length < _INT_XOR_LIMIT:
+        repeats, rest = divmod(length, 4)
+        key = int.from_bytes(mask * repeats + mask[:rest], "little")
+        return (int.from_bytes(payload, "little") ^ key).to_bytes(length, "little")
+    data = bytearray(payload)
+    # Every fourth byte shares a key byte: one translate per key byte.
+    data[0::4] = data[0::4].translate(_XOR_TABLES[mask[0]])
+    data[1::4] = data[1::4].translate(_XOR_TABLES[mask[1]])
+    data[2::4] = data[2::4].translate(_XOR_TABLES[mask[2]])
+    data[3::4] = data[3::4].translate(_XOR_TABLES[mask[3]])
+    return bytes(data)
+
+
+# ------------------------------------------------------------------ frames in
+
+
+class PlainFrameReader:
+    """Splits the bytes of one connection into plain messages and frames for the library.
+
+    ``deliver`` gets an ASGI ``websocket.receive`` event for each plain frame.
+    ``library`` gets the bytes of every other frame; it returns False once the
+    connection reads no more frames (closed or failed), which ends :meth:`feed`.
+    """
+
+    __slots__ = ("_deliver", "_in_fragments", "_library", "_library_owed", "_max_size", "_needed", "_pending",
+                 "_pending_size", "_unmask")  # fmt: skip
+
+    def __init__(
+        self,
+        max_size: int,
+        unmask: Unmask,
+        deliver: Callable[[dict[str, Any]], None],
+        library: Callable[[bytes], bool],
+    ) -> None:
+        self._max_size = max_size
+        self._unmask = unmask
+        self._deliver = deliver
+        self._library = library
+        # The start of an incomplete frame, in pieces, and how many bytes it needs
+        # before it can be read further (its header, or the whole frame).
+        self._pending: list[bytes | memoryview] = []
+        self._pending_size = 0
+        self._needed = 0
+        self._library_owed = 0  # bytes still due to the library for a frame it has started
+        self._in_fragments = False  # the library is inside a fragmented message
+
+    def feed(self, data: bytes, take: bool) -> None:
+        """Read ``data``; plain frames are taken only if ``take`` (the session is OPEN)."""
+        if self._pending:
+            self._pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size < self._needed:
+                return  # still incomplete: its pieces are joined once, when it is whole
+            data = b"".join(self._pending)
+            self._pending = []
+        position, end = 0, len(data)
+        while position < end:
+            if self._library_owed:
+                stop = min(end, position + self._library_owed)
+                self._library_owed -= stop - position
+                if not self._library(data[position:stop] if position or stop < end else data):
+                    return
+                position = stop
+                continue
+
+            available = end - position
+            if available < 2:
+                self._keep(data, position, 2)
+                return
+            first, second = data[position], data[position + 1]
+            code = second & 0x7F
+            start = position + (6 if second & _MASKED else 2)  # past the header and the mask
+            length = code
+            if code == 126:
+                start += 2
+                if available >= 4:
+                    length = (data[position + 2] << 8) | data[position + 3]
+            elif code == 127:
+                start += 8
+                if available >= 10:
+                    length = int.from_bytes(data[position + 2 : position + 10], "big")
+            if start > end:
+                self._keep(data, position, start - position)
+                return
+            stop = start + length
+
+            if (
+                take
+                and first in (_FIN_BINARY, _FIN_TEXT)
+                and second & _MASKED
+                and not self._in_fragments
+                and length <= self._max_size
+                # wsproto refuses a length that would fit a shorter encoding; websockets does not.
+                and (code < 126 or length >= (126 if code == 126 else 65536))
+            ):
+                if stop > end:
+                    self._keep(data, position, stop - position)
+                    return
+                payload = self._unmask(memoryview(data)[start:stop], data[start - 4 : start])
+                if first == _FIN_BINARY:
+                    self._deliver({"type": "websocket.receive", "bytes": payload})
+                else:
+                    try:
+                        text = payload.decode()
+                    except UnicodeDecodeError:
+                        # Not plain after all: the library fails the connection in its own words.
+                        if not self._library(data[position:stop]):
+                            return
+                    else:
+                        self._deliver({"type": "websocket.receive", "text": text})
+                position = stop
+                continue
+
+            opcode = first & 0x0F
+            if opcode in (_TEXT, _BINARY, _CONTINUATION):
+                self._in_fragments = not first & 0x80
+            stop = min(stop, end)
+            self._library_owed = start + length - stop
+            if not self._library(data[position:stop] if position or stop < end else data):
+                return
+            position = stop
+
+    def _keep(self, data: bytes, position: int, needed: int) -> None:
+        """Hold an incomplete frame from ``position`` until ``needed`` bytes of it are in."""
+        # A view, not a slice: the bytes are copied once, by the join in feed().
+        self._pending = [memoryview(data)[position:] if position else data]
+        self._pending_size = len(data) - position
+        self._needed = needed
