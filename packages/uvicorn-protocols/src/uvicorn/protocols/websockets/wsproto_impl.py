@@ -25,6 +25,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from uvicorn.protocols.websockets.connection import CLOSING, OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
+from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame, xor_unmask
 from uvicorn.protocols.websockets.session import WebSocketSession
 
 __all__ = ["WSProtocol"]
@@ -57,6 +58,7 @@ class WSProtocol(WebSocketSession):
         self._size = 0
         self._deflate = PerMessageDeflate()
         self._inflating = False  # permessage-deflate was agreed
+        self._plain_reader: PlainFrameReader | None = None  # without it (see plain_frames)
 
     def _accept_response(self, subprotocol: str | None, headers: list[tuple[bytes, bytes]]) -> bytes:
         extensions: list[Extension] = [self._deflate] if self.config.ws_per_message_deflate else []
@@ -64,30 +66,38 @@ class WSProtocol(WebSocketSession):
             AcceptConnection(subprotocol=subprotocol, extensions=extensions, extra_headers=headers)
         )
         self._inflating = self._deflate.enabled()
+        if not self._inflating:
+            # wsproto unmasks and frames every message through several copies and
+            # objects of its own; plain messages skip it both ways.
+            self._plain_reader = PlainFrameReader(
+                self.max_size, xor_unmask, self._deliver, self._library_receive
+            )
         return response
 
     # ------------------------------------------------------------ frames in
 
     def _receive_frames(self, data: bytes) -> None:
-        if self._inflating and len(data) > _INFLATE_SLICE:
+        if self._plain_reader is not None:
+            self._plain_reader.feed(data, self._state == OPEN)
+        elif self._inflating and len(data) > _INFLATE_SLICE:
             for start in range(0, len(data), _INFLATE_SLICE):
-                if self._state not in (OPEN, CLOSING):
+                if not self._library_receive(data[start : start + _INFLATE_SLICE]):
                     return  # failed or closed: the rest means nothing
-                self._receive_slice(data[start : start + _INFLATE_SLICE])
         else:
-            self._receive_slice(data)
+            self._library_receive(data)
 
-    def _receive_slice(self, data: bytes) -> None:
+    def _library_receive(self, data: bytes) -> bool:
+        """Feed ``data`` to wsproto; False once no more frames are read."""
         conn = self.conn
         try:
             conn.receive_data(data)
         except LocalProtocolError:
-            return  # the closing handshake is complete; later bytes mean nothing
+            return False  # the closing handshake is complete; later bytes mean nothing
         for event in conn.events():
             kind = type(event)
             if kind is BytesMessage or kind is TextMessage:
                 if not self._on_message_part(event):  # type: ignore[arg-type]
-                    return
+                    return False
             elif kind is Ping:
                 if conn.state is _OPEN:  # after our close, the library may not answer
                     self.transport.write(conn.send(event.response()))  # type: ignore[attr-defined]
@@ -95,7 +105,8 @@ class WSProtocol(WebSocketSession):
                 self._on_pong(bytes(event.payload))  # type: ignore[attr-defined]
             elif kind is CloseConnection:
                 self._on_close_event(event)  # type: ignore[arg-type]
-                return
+                return False
+        return self._state in (OPEN, CLOSING)
 
     def _on_message_part(self, event: TextMessage | BytesMessage) -> bool:
         """Collect a message's parts; deliver it when complete. False if it was too big."""
@@ -140,9 +151,13 @@ class WSProtocol(WebSocketSession):
     # ------------------------------------------------------------ frames out
 
     def _encode_text(self, text: str) -> bytes:
+        if self._plain_reader is not None:
+            return text_frame(text)
         return self.conn.send(TextMessage(data=text))
 
     def _encode_bytes(self, data: bytes) -> bytes:
+        if self._plain_reader is not None:
+            return binary_frame(data)
         return self.conn.send(BytesMessage(data=data))
 
     def _encode_close(self, code: int, reason: str) -> bytes:
