@@ -49,6 +49,9 @@ _SPECIAL_NAMES = {
 }
 _name_kinds: dict[bytes, int] = {}
 _NAME_CACHE_LIMIT = 4096
+# Values already found clean (content types, cache policies, ...): most repeat on every response.
+_clean_values: set[bytes] = set()
+_VALUE_CACHE_LIMIT = 4096
 
 
 class HeaderError(RuntimeError):
@@ -67,6 +70,15 @@ def _classify(name: bytes) -> int:
     if len(_name_kinds) < _NAME_CACHE_LIMIT:
         _name_kinds[name] = kind
     return kind
+
+
+def _check_value(name: bytes, value: object) -> None:
+    if not isinstance(value, bytes):
+        raise HeaderError(f"Response header values must be bytes, got {type(value).__name__} for {name!r}.")
+    if _BAD_VALUE.search(value) is not None:
+        raise HeaderError(f"Invalid value for response header {name!r}: {value!r} holds a control character.")
+    if len(_clean_values) < _VALUE_CACHE_LIMIT:
+        _clean_values.add(value)
 
 
 def _tokens(value: bytes) -> list[bytes]:
@@ -102,14 +114,12 @@ class ResponseHead:
         parts = [STATUS_LINES[status], default_headers]
         for name, value in headers:
             kind = _classify(name)
-            if not isinstance(value, bytes):
-                raise HeaderError(
-                    f"Response header values must be bytes, got {type(value).__name__} for {name!r}."
-                )
-            if _BAD_VALUE.search(value) is not None:
-                raise HeaderError(
-                    f"Invalid value for response header {name!r}: {value!r} holds a control character."
-                )
+            try:
+                clean = value in _clean_values
+            except TypeError:  # unhashable, so certainly not bytes
+                clean = False
+            if not clean:
+                _check_value(name, value)
             if kind:
                 if kind == _CONTENT_LENGTH:
                     try:
