@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.protocols.apps import hello, send_response
-from tests.protocols.raw_http import SIMPLE_GET, RawClient
+from tests.protocols.raw_http import SIMPLE_GET, RawClient, request
 from tests.serving import serve
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
@@ -235,8 +235,13 @@ async def test_invalid_status_gets_a_500(http: str, status: object) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [[(b"content-length", b"abc")], [(b"content-length", b"-1")], [("x-str", "text")]],
-    ids=["non-numeric-length", "negative-length", "str-header"],
+    [
+        [(b"content-length", b"abc")],
+        [(b"content-length", b"-1")],
+        [("x-str", "text")],
+        [(b"x-buffer", bytearray(b"text"))],
+    ],
+    ids=["non-numeric-length", "negative-length", "str-header", "bytearray-value"],
 )
 async def test_invalid_header_types_and_lengths_get_a_500(http: str, headers: list[Any]) -> None:
     async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -247,6 +252,42 @@ async def test_invalid_header_types_and_lengths_get_a_500(http: str, headers: li
         await client.send(SIMPLE_GET)
         response = await client.read_response()
     assert response.status == 500
+
+
+async def test_a_clean_value_seen_before_does_not_let_a_bad_one_through(http: str) -> None:
+    """Header values found clean are remembered; that memory must never excuse another value."""
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        value = b"ok" if scope["path"] == "/clean" else b"ok\r\nx-injected: 1"
+        await send_response(send, 200, b"body", [(b"x-value", value)])
+
+    async with serve(app, http=http, lifespan="off") as running:
+        for _ in range(2):
+            async with RawClient.connect(running) as client:
+                await client.send(request("GET", "/clean"))
+                assert (await client.read_response()).header(b"x-value") == b"ok"
+            async with RawClient.connect(running) as client:
+                await client.send(request("GET", "/bad"))
+                response = await client.read_response()
+                assert response.status == 500
+                assert response.header(b"x-injected") is None
+
+
+async def test_finished_requests_leave_no_task_behind(http: str) -> None:
+    """Each request task leaves server_state.tasks as it ends, or shutdown would wait for it."""
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["path"] == "/raise":
+            raise ValueError("the app broke")
+        if scope["path"] == "/fine":
+            await send_response(send, 200, b"fine")
+
+    async with serve(app, http=http, lifespan="off") as running:
+        for path, status in (("/fine", 200), ("/raise", 500), ("/nothing", 500), ("/fine", 200)):
+            async with RawClient.connect(running) as client:
+                await client.send(request("GET", path))
+                assert (await client.read_response()).status == status
+        assert running.server.server_state.tasks == set()
 
 
 async def test_iterable_of_headers_is_accepted(http: str) -> None:
