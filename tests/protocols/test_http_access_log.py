@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.protocols.apps import hello
+from tests.protocols.apps import hello, send_response
 from tests.serving import serve
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 from uvicorn.logging import LOGGING_CONFIG, AccessFormatter
 
 
@@ -76,9 +77,9 @@ async def test_batched_lines_are_the_lines_logging_writes(http: str, access: Acc
     lines = access.stream.getvalue().splitlines(keepends=True)
     assert sorted(line.split('"')[1] for line in lines) == sorted(f"GET {path} HTTP/1.1" for path in paths)
     for line in lines:
-        client = line.split()[1]
-        assert client.startswith("127.0.0.1:")
-        assert line == expected_line(client, line.split('"')[1].split()[1])
+        client_addr = line.split()[1]
+        assert client_addr.startswith("127.0.0.1:")
+        assert line == expected_line(client_addr, line.split('"')[1].split()[1])
     assert access.stream.writes < len(lines)  # several lines per write
 
 
@@ -86,7 +87,7 @@ async def test_a_filtered_logger_still_goes_through_logging(http: str, access: A
     logger = logging.getLogger("uvicorn.access")
 
     def only_errors(record: logging.LogRecord) -> bool:
-        return record.args[-1] >= 400  # type: ignore[index]
+        return record.args[-1] >= 400  # type: ignore[index,operator]
 
     access.install()
     logger.filters = [only_errors]  # the fixture restores the list
@@ -96,3 +97,46 @@ async def test_a_filtered_logger_still_goes_through_logging(http: str, access: A
     ):
         assert (await client.get("/")).status_code == 200
     assert access.stream.getvalue() == ""
+
+
+async def test_a_repeated_request_gets_its_own_line_each_time(http: str, access: AccessSetup) -> None:
+    """A keep-alive client repeating itself reuses the previous line's text, never loses a line."""
+    answered: list[str] = []
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        # /flip answers 200, then 404: the same request line with another status.
+        status = 404 if scope["path"] == "/flip" and "/flip" in answered else 200
+        answered.append(scope["path"])
+        await send_response(send, status, b"")
+
+    requests = ["/same", "/same", "/same?x=1", "/same?x=1", "/other", "/same", "/flip", "/flip"]
+    access.install()
+    async with (
+        serve(app, http=http, lifespan="off", log_config=None) as running,
+        httpx.AsyncClient(base_url=running.url) as client,  # one connection, reused
+    ):
+        for path in requests:
+            await client.get(path)
+    lines = access.stream.getvalue().splitlines(keepends=True)
+    client_addr = lines[0].split()[1]
+    statuses = [200] * 7 + [404]
+    assert lines == [
+        expected_line(client_addr, path, status) for path, status in zip(requests, statuses, strict=True)
+    ]
+
+
+async def test_a_new_formatter_takes_effect_at_the_next_line(http: str, access: AccessSetup) -> None:
+    access.install()
+    async with (
+        serve(hello, http=http, lifespan="off", log_config=None) as running,
+        httpx.AsyncClient(base_url=running.url) as client,
+    ):
+        assert (await client.get("/same")).status_code == 200
+        access.handler.setFormatter(
+            AccessFormatter(LOGGING_CONFIG["formatters"]["access"]["fmt"], use_colors=True)
+        )
+        assert (await client.get("/same")).status_code == 200
+    plain, coloured = access.stream.getvalue().splitlines()
+    assert "\x1b[" not in plain
+    assert "\x1b[" in coloured
+    assert plain.split('"')[1] == "GET /same HTTP/1.1"

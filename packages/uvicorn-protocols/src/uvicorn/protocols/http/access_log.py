@@ -47,42 +47,45 @@ class AccessLog:
     def __init__(self, loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> None:
         self.loop = loop
         self.logger = logger
-        self._pending: list[tuple[logging.StreamHandler[Any], str]] = []
+        self._pending: list[str] = []
+        self._handler: logging.StreamHandler[Any] | None = None  # where the pending lines go
         self._scheduled = False
 
-    def log(self, client_addr: str, method: str, path: str, http_version: str, status: int) -> None:
-        """One access line, exactly as ``logger.info`` with uvicorn's access args would write it."""
-        handler = _batchable_handler(self.logger)
-        line = None
-        if handler is not None:
-            line = handler.formatter.format_access(  # type: ignore[union-attr]
-                client_addr, method, path, http_version, status
-            )
-        if line is None:
-            self.flush()  # keep lines in order
-            self.logger.info(_MESSAGE, client_addr, method, path, http_version, status)
-            return
-        self._pending.append((handler, line))  # type: ignore[arg-type]
+    def batch_handler(self) -> logging.StreamHandler[Any] | None:
+        """The handler lines may be written to by :meth:`add`, or None: use :meth:`log_record`.
+
+        Checked when a batch begins; the lines of one loop iteration share the answer.
+        """
+        if self._pending:
+            return self._handler
+        return _batchable_handler(self.logger)
+
+    def add(self, handler: logging.StreamHandler[Any], line: str) -> None:
+        """Hold a line built by ``handler``'s formatter, to be written with the batch."""
+        if self._pending and handler is not self._handler:
+            self.flush()
+        self._handler = handler
+        self._pending.append(line)
         if len(self._pending) >= _BATCH_LIMIT:
             self.flush()
         elif not self._scheduled:
             self._scheduled = True
             self.loop.call_soon(self.flush)
 
+    def log_record(self, client_addr: str, method: str, path: str, http_version: str, status: int) -> None:
+        """Log one access line through :mod:`logging`, after the lines held so far."""
+        self.flush()
+        self.logger.info(_MESSAGE, client_addr, method, path, http_version, status)
+
     def flush(self) -> None:
         """Write the lines held so far."""
         self._scheduled = False
-        pending = self._pending
-        if not pending:
+        lines = self._pending
+        if not lines:
             return
         self._pending = []
-        start = 0
-        for index in range(1, len(pending) + 1):
-            if index == len(pending) or pending[index][0] is not pending[start][0]:
-                self._write(pending[start][0], [line for _, line in pending[start:index]])
-                start = index
-
-    def _write(self, handler: logging.StreamHandler[Any], lines: list[str]) -> None:
+        handler = self._handler
+        assert handler is not None
         terminator = handler.terminator
         text = terminator.join(lines) + terminator
         handler.acquire()
@@ -128,15 +131,23 @@ def _flush_all() -> None:
 
 
 class ConnectionAccessLog:
-    """The access lines of one connection: what can be kept from one request to the next."""
+    """The access lines of one connection: what can be kept from one request to the next.
 
-    __slots__ = ("_client", "_client_addr", "_logger", "_writer")
+    A keep-alive client often repeats its request (polling, health checks, load
+    balancers): the line of the previous response is reused when nothing in it changed.
+    """
+
+    __slots__ = ("_client", "_client_addr", "_formatter", "_line", "_logger", "_request", "_writer")
 
     def __init__(self, logger: logging.Logger) -> None:
         self._logger = logger
         self._writer: AccessLog | None = None
         self._client: object = None  # the scope client last formatted
         self._client_addr = ""
+        # The last line built, and what it was built from.
+        self._request: tuple[str, str, bytes, str, int] | None = None
+        self._formatter: object = None
+        self._line = ""
 
     def log(self, scope: HTTPScope, status: int) -> None:
         """The line of a response whose head is being written."""
@@ -144,8 +155,23 @@ class ConnectionAccessLog:
         if client is not self._client:  # the same tuple every request, unless a proxy rewrote it
             self._client = client
             self._client_addr = get_client_addr(scope)
+            self._request = None
         writer = self._writer
         if writer is None:
             writer = self._writer = access_log_for(asyncio.get_running_loop(), self._logger)
+        handler = writer.batch_handler()
+        request = (scope["method"], scope["path"], scope["query_string"], scope["http_version"], status)
+        if handler is not None and handler.formatter is self._formatter and request == self._request:
+            writer.add(handler, self._line)
+            return
         path = get_path_with_query_string(scope)
-        writer.log(self._client_addr, scope["method"], path, scope["http_version"], status)
+        line = None
+        if handler is not None:
+            line = handler.formatter.format_access(  # type: ignore[union-attr]
+                self._client_addr, request[0], path, request[3], status
+            )
+        if line is None:
+            writer.log_record(self._client_addr, request[0], path, request[3], status)
+            return
+        self._request, self._formatter, self._line = request, handler.formatter, line  # type: ignore[union-attr]
+        writer.add(handler, line)  # type: ignore[arg-type]
