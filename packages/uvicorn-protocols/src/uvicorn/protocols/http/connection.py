@@ -354,7 +354,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # A task copies the context it is created in; create_task(context=...) needs 3.11.
         # The task removes itself from self.tasks when it ends (RequestResponseCycle.run_asgi).
-        self.tasks.add(self._context.run(self.loop.create_task, cycle.run_asgi(app)))
+        task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
+        self.tasks.add(task)
 
     def _on_head_timeout(self) -> None:
         self._head_timer = None

@@ -57,6 +57,7 @@ class RequestResponseCycle:
         "response_complete",
         "response_started",
         "scope",
+        "task",
         "transport",
         "waiting_for_100_continue",
     )
@@ -70,6 +71,7 @@ class RequestResponseCycle:
         self.flow: FlowControl = conn.flow
         self.keep_alive = keep_alive
         self.waiting_for_100_continue = expect_100_continue
+        self.task: asyncio.Task[None] | None = None  # set by the connection once it runs us
         self.disconnected = False
         self.response_started = False
         self.response_complete = False
@@ -148,7 +150,7 @@ class RequestResponseCycle:
                 logger.error("ASGI callable returned without completing response.")
                 self.transport.close()
         finally:
-            self.conn.tasks.discard(asyncio.current_task())
+            self.conn.tasks.discard(self.task)
 
     async def send_500_response(self) -> None:
         """Answer 500 and close the connection."""
