@@ -19,7 +19,16 @@ __all__ = ["MessageQueue"]
 class MessageQueue:
     """A FIFO of ASGI receive events with one waiting reader and a once-only disconnect."""
 
-    __slots__ = ("_events", "_low_water", "_on_full_changed", "_waiter", "disconnect", "full", "max_queue")
+    __slots__ = (
+        "_events",
+        "_loop",
+        "_low_water",
+        "_on_full_changed",
+        "_waiter",
+        "disconnect",
+        "full",
+        "max_queue",
+    )
 
     def __init__(self, max_queue: int, on_full_changed: Callable[[], None]) -> None:
         self.max_queue = max(1, max_queue)
@@ -27,6 +36,7 @@ class MessageQueue:
         self._on_full_changed = on_full_changed
         self._events: deque[dict[str, Any]] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the app's loop, from the first wait
         #: The ``websocket.disconnect`` event, once queued; later gets return copies of it.
         self.disconnect: dict[str, Any] | None = None
         #: True from ``max_queue`` queued events until the app has taken half of them.
@@ -69,7 +79,12 @@ class MessageQueue:
                 return self.disconnect.copy()  # the app asked again after the disconnect
             waiter = self._waiter
             if waiter is None or waiter.done():
-                waiter = self._waiter = asyncio.get_running_loop().create_future()
+                loop = self._loop
+                if loop is None:
+                    # Looked up once per connection: asyncio.get_running_loop() makes a
+                    # getpid() system call each time, which a small message would feel.
+                    loop = self._loop = asyncio.get_running_loop()
+                waiter = self._waiter = loop.create_future()
             await waiter
         event = events.popleft()
         if self.full and len(events) <= self._low_water:
