@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
@@ -47,6 +46,50 @@ NO_WEBSOCKET_LIBRARY = (
 
 class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     """Everything about an HTTP/1.1 connection except parsing; subclassed per parser."""
+
+    # Slots: with this many attributes an instance dict costs 1.5 KiB per connection
+    # (past 30 keys it stops sharing its keys). "__dict__" keeps ad-hoc attributes working.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_context",
+        "_head_bytes",
+        "_head_timer",
+        "_peer_eof",
+        "_pending_error",
+        "_raw_root_path",
+        "_reading",
+        "_scope_template",
+        "_upgrade_head",
+        "_upgrade_trailing",
+        "access_lines",
+        "access_log",
+        "access_logger",
+        "app",
+        "app_state",
+        "client",
+        "config",
+        "connections",
+        "cycle",
+        "flow",
+        "limit_concurrency",
+        "limit_request_fields",
+        "limit_request_head_size",
+        "limit_request_line",
+        "logger",
+        "loop",
+        "pipeline",
+        "root_path",
+        "scheme",
+        "scope",
+        "server",
+        "server_state",
+        "tasks",
+        "timeout_keep_alive",
+        "timeout_request_head",
+        "transport",
+        "ws_protocol_class",
+    )
 
     def __init__(
         self,
@@ -95,7 +138,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.scope: HTTPScope | None = None
         self.cycle: RequestResponseCycle | None = None
         self._reading: RequestResponseCycle | None = None
-        self.pipeline: deque[tuple[RequestResponseCycle, ASGI3Application]] = deque()
+        # A list, not a deque: an empty deque costs 760 bytes per idle connection, and the
+        # queue stays short (reading pauses as soon as a request waits here).
+        self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
         self._upgrade_head: bytes | None = None  # request head to hand to the WebSocket protocol
         self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
         self._pending_error: bytes | None = None  # error response owed after the current one
@@ -315,7 +360,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
         self.cycle = None
         if self.pipeline:
-            cycle, app = self.pipeline.popleft()
+            cycle, app = self.pipeline.pop(0)
             self.cycle = cycle
             if self._peer_eof:
                 cycle.feed_eof()

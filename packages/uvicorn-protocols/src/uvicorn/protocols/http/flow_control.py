@@ -28,12 +28,15 @@ class FlowControl:
         self._transport = transport
         self.read_paused = False
         self.write_paused = False
-        self._is_writable_event = asyncio.Event()
-        self._is_writable_event.set()
+        # Made at the first pause: an Event (with its deque of waiters) is about 1 KiB,
+        # too much to keep on every idle connection for a pause that may never come.
+        self._is_writable_event: asyncio.Event | None = None
 
     async def drain(self) -> None:
         """Wait until the transport accepts writes again (or the connection is lost)."""
-        await self._is_writable_event.wait()
+        event = self._is_writable_event
+        if event is not None:
+            await event.wait()
 
     def pause_reading(self) -> None:
         if not self.read_paused:
@@ -48,12 +51,15 @@ class FlowControl:
     def pause_writing(self) -> None:
         if not self.write_paused:
             self.write_paused = True
-            self._is_writable_event.clear()
+            if self._is_writable_event is None:
+                self._is_writable_event = asyncio.Event()
+            else:
+                self._is_writable_event.clear()
 
     def resume_writing(self) -> None:
         if self.write_paused:
             self.write_paused = False
-            self._is_writable_event.set()
+            self._is_writable_event.set()  # type: ignore[union-attr]  # made by pause_writing
 
 
 async def service_unavailable(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

@@ -46,6 +46,8 @@ def _header_list(headers: Any) -> list[tuple[bytes, bytes]]:
 class H11Protocol(HTTPConnection):
     """HTTP/1.1 with the pure-Python h11 parser."""
 
+    __slots__ = ("_line_done", "_max_incomplete", "_message_bytes", "conn")
+
     def __init__(
         self,
         config: Config,

@@ -30,6 +30,8 @@ class _StopParsing(Exception):
 class HttpToolsProtocol(HTTPConnection):
     """HTTP/1.1 with the llhttp parser from httptools."""
 
+    __slots__ = ("_headers", "_in_head", "_url", "parser")
+
     def __init__(
         self,
         config: Config,

@@ -15,6 +15,8 @@ import time
 class KeepAliveTimer:
     """Mixed into the HTTP connection, which provides ``loop``, ``transport`` and ``timeout_keep_alive``."""
 
+    __slots__ = ("_idle_since", "_keep_alive_rearm", "_keep_alive_timer")
+
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     timeout_keep_alive: float
