@@ -31,7 +31,13 @@ from tests.protocols.test_websocket_support import (
     ws,
 )
 from tests.serving import serve
-from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame, xor_unmask
+from uvicorn.protocols.websockets.plain_frames import (
+    PlainFrameReader,
+    binary_frame,
+    text_frame,
+    unmask,
+    xor_unmask,
+)
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 __all__ = ["ws"]  # the fixture, imported for pytest
@@ -201,6 +207,13 @@ def test_xor_unmask_matches_a_bytewise_xor(length: int) -> None:
     reference = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
     assert xor_unmask(payload, mask) == reference
     assert xor_unmask(memoryview(b"--" + payload)[2:], mask) == reference
+
+
+@pytest.mark.parametrize("length", [0, 3, 64, 4097, 65536])
+def test_unmask_and_xor_unmask_agree(length: int) -> None:
+    # unmask is websockets' C function when it is installed, xor_unmask otherwise.
+    payload, mask = os.urandom(length), os.urandom(4)
+    assert unmask(memoryview(payload), mask) == xor_unmask(payload, mask)
 
 
 @pytest.mark.parametrize("length", [0, 1, 125, 126, 65535, 65536, 70_000])

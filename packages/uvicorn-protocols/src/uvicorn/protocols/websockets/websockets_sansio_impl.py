@@ -21,13 +21,8 @@ from websockets.server import ServerProtocol
 
 from uvicorn.protocols.websockets.connection import CLOSING, OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
-from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame
+from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame, unmask
 from uvicorn.protocols.websockets.session import WebSocketSession
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # websockets built without its C extension
-    from websockets.utils import apply_mask
 
 if TYPE_CHECKING:
     from websockets.extensions.base import ServerExtensionFactory
@@ -82,7 +77,7 @@ class WebSocketsSansIOProtocol(WebSocketSession):
         # Without extensions, plain messages skip the library both ways (see plain_frames).
         self._plain = not self.conn.extensions
         self._plain_reader = (
-            PlainFrameReader(self.max_size, apply_mask, self._deliver, self._library_receive)
+            PlainFrameReader(self.max_size, unmask, self._deliver, self._library_receive)
             if self._plain
             else None
         )

@@ -25,7 +25,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from uvicorn.protocols.websockets.connection import CLOSING, OPEN
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest
-from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame, xor_unmask
+from uvicorn.protocols.websockets.plain_frames import PlainFrameReader, binary_frame, text_frame, unmask
 from uvicorn.protocols.websockets.session import WebSocketSession
 
 __all__ = ["WSProtocol"]
@@ -68,10 +68,8 @@ class WSProtocol(WebSocketSession):
         self._inflating = self._deflate.enabled()
         if not self._inflating:
             # wsproto unmasks and frames every message through several copies and
-            # objects of its own; plain messages skip it both ways.
-            self._plain_reader = PlainFrameReader(
-                self.max_size, xor_unmask, self._deliver, self._library_receive
-            )
+            # objects of its own; plain messages skip it both ways (see plain_frames).
+            self._plain_reader = PlainFrameReader(self.max_size, unmask, self._deliver, self._library_receive)
         return response
 
     # ------------------------------------------------------------ frames in
