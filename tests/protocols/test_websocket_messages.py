@@ -27,9 +27,16 @@ from tests.serving import serve
 __all__ = ["ws"]  # the fixture, imported for pytest
 
 
-async def test_echo_text_and_binary(ws: type[Any], http: str) -> None:
+# With permessage-deflate the library reads every frame; without it, plain messages
+# take the fast path (plain_frames) and only the rest goes to the library.
+@pytest.mark.parametrize("compression", ["deflate", None])
+async def test_echo_text_and_binary(ws: type[Any], http: str, compression: str | None) -> None:
     app = Recorder()
-    async with serve(app, ws=ws, http=http, lifespan="off") as running, connect(running.ws_url) as client:
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off") as running,
+        connect(running.ws_url, compression=compression) as client,
+    ):
+        assert bool(client.protocol.extensions) == (compression is not None)
         await client.send("héllo")
         assert await client.recv() == "héllo"
         await client.send(b"\x00\xffbytes")
