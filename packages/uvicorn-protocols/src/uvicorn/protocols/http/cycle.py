@@ -248,11 +248,14 @@ class RequestResponseCycle:
                 scope["method"] == "HEAD",
             )
             self.keep_alive = head.keep_alive
-            framing = self._framing = BodyFraming(head)
             if self.conn.access_log:
                 self.conn.access_lines.log(scope, head.status)
             if self._with_body:
-                framed = framing.frame(body, more_body)
+                if not more_body and not head.chunked and head.content_length == len(body):
+                    framed = body  # the whole body in one message, as announced: nothing to frame
+                else:
+                    self._framing = BodyFraming(head)
+                    framed = self._framing.frame(body, more_body)
                 if len(framed) < _COPY_LIMIT:
                     data += framed
                 else:
@@ -264,8 +267,8 @@ class RequestResponseCycle:
             if framed:
                 self.transport.write(framed)
         if not more_body:
-            if self._with_body:
-                self._framing.check_complete()  # type: ignore[union-attr]
+            if self._framing is not None:
+                self._framing.check_complete()
             self._complete()
 
     def _complete(self) -> None:
