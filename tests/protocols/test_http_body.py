@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -225,6 +226,61 @@ async def test_streamed_body_with_app_content_length(http: str) -> None:
         assert not response.chunked
         assert response.header(b"content-length") == b"6"
         assert response.body == b"abcdef"
+
+
+async def test_a_streamed_piece_reaches_the_client_before_the_app_waits_on_it(http: str) -> None:
+    """Pieces of a stream are held only until the app yields: a client can answer each one."""
+    acknowledged = asyncio.Event()
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
+        await send({"type": "http.response.body", "body": b"event-one\n", "more_body": True})
+        await acknowledged.wait()  # set by the test only once it has read the piece
+        await send({"type": "http.response.body", "body": b""})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        status_line, _ = await client.read_head()
+        assert status_line == b"HTTP/1.1 200 OK"
+        assert await client._bounded(client.reader.readexactly(10)) == b"event-one\n"
+        acknowledged.set()
+        await client.send(SIMPLE_GET)  # the response ended; the connection serves the next one
+        status_line, _ = await client.read_head()
+        assert status_line == b"HTTP/1.1 200 OK"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_a_large_streamed_body_arrives_whole_and_in_order(http: str, framing: str) -> None:
+    pieces = [bytes([index % 251]) * 65536 for index in range(40)]  # 2.5 MiB, several write batches
+    headers = [(b"content-length", b"%d" % sum(map(len, pieces)))] if framing == "content-length" else []
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for index, piece in enumerate(pieces):
+            await send({"type": "http.response.body", "body": piece, "more_body": index < len(pieces) - 1})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET + SIMPLE_GET)
+        first = await client.read_response()
+        second = await client.read_response()  # the next response starts right after the last piece
+    for response in (first, second):
+        assert response.chunked == (framing == "chunked")
+        assert response.body == b"".join(pieces)
+
+
+async def test_what_was_streamed_before_an_app_error_still_reaches_the_client(http: str) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": b"partial;", "more_body": True})
+        await send({"type": "http.response.body", "body": b"more;", "more_body": True})
+        raise RuntimeError("the app broke mid-stream")
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(SIMPLE_GET)
+        status_line, _ = await client.read_head()
+        rest = await client.read_until_closed()  # closed: the body can never be completed
+    assert status_line == b"HTTP/1.1 200 OK"
+    assert rest == b"8\r\npartial;\r\n5\r\nmore;\r\n"
 
 
 async def test_app_asking_for_chunked_gets_chunked(http: str) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialize_default_headers
+from uvicorn.protocols.http.streamed_writes import StreamedWrites
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
@@ -49,6 +50,7 @@ class RequestResponseCycle:
         "_framing",
         "_head",
         "_with_body",
+        "_writes",
         "conn",
         "disconnected",
         "flow",
@@ -86,6 +88,7 @@ class RequestResponseCycle:
         self._head: ResponseHead | None = None
         self._with_body = scope["method"] != "HEAD"
         self._framing: BodyFraming | None = None  # once the head is written
+        self._writes: StreamedWrites | None = None  # for a body sent in several messages
 
     # ------------------------------------------------------------ fed by the connection
 
@@ -130,12 +133,16 @@ class RequestResponseCycle:
         try:
             result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
         except BaseException as exc:
+            if self._writes is not None:
+                self._writes.flush()  # what the app sent before it failed goes out first
             logger.error("Exception in ASGI application\n", exc_info=exc)
             if not self.response_started:
                 await self.send_500_response()
             else:
                 self.transport.close()
         else:
+            if self._writes is not None:
+                self._writes.flush()
             if result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
                 self.transport.close()
@@ -256,17 +263,26 @@ class RequestResponseCycle:
                 else:
                     self._framing = BodyFraming(head)
                     framed = self._framing.frame(body, more_body)
-                if len(framed) < _COPY_LIMIT:
+                if more_body:  # a streamed body: its pieces leave together (streamed_writes.py)
+                    writes = self._writes = StreamedWrites(self.transport, self.conn.loop)
+                    writes.write(data)
+                    if framed:
+                        writes.write(framed)
+                    data = b""
+                elif len(framed) < _COPY_LIMIT:
                     data += framed
                 else:
                     self.transport.write(data)
                     data = framed
-            self.transport.write(data)
+            if data:
+                self.transport.write(data)
         elif self._with_body:
             framed = self._framing.frame(body, more_body)  # type: ignore[union-attr]
             if framed:
-                self.transport.write(framed)
+                self._writes.write(framed)  # type: ignore[union-attr]  # made with the first piece
         if not more_body:
+            if self._writes is not None:
+                self._writes.flush()
             if self._framing is not None:
                 self._framing.check_complete()
             self._complete()
