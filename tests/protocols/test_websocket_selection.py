@@ -99,3 +99,23 @@ async def test_wss_over_tls(
         assert await client.recv() == "secret"
     assert running.ws_url.startswith("wss://")
     assert app.scope is not None and app.scope["scheme"] == "wss"
+
+
+async def test_the_legacy_implementation_keeps_its_asgi_method_names() -> None:
+    """Upstream's legacy protocol calls the app's callables asgi_receive/asgi_send; code using them works."""
+    from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        protocol = send.__self__
+        assert isinstance(protocol, WebSocketProtocol)
+        assert (await protocol.asgi_receive())["type"] == "websocket.connect"
+        await protocol.asgi_send({"type": "websocket.accept"})
+        message = await protocol.asgi_receive()
+        await protocol.asgi_send({"type": "websocket.send", "text": "echo " + message["text"]})
+
+    async with (
+        serve(app, ws="websockets", lifespan="off") as running,
+        connect(running.ws_url) as client,
+    ):
+        await client.send("hi")
+        assert await client.recv() == "echo hi"

@@ -30,6 +30,8 @@ with warnings.catch_warnings():
 if TYPE_CHECKING:
     from websockets.extensions.base import ServerExtensionFactory
 
+    from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
+
 
 def _deprecation_warning() -> type[Warning]:
     # Warn with uvicorn-core's UvicornDeprecationWarning (a UserWarning, so users see
@@ -57,6 +59,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def _extension_factories(self) -> list[ServerExtensionFactory]:
         return [ServerPerMessageDeflateFactory()]  # the library's defaults, as the legacy server used
+
+    # Upstream's legacy implementation names the app's send/receive so; code that
+    # reaches for them keeps working.
+    async def asgi_send(self, message: ASGISendEvent) -> None:
+        """The app's ``send``, under its legacy name."""
+        await self.send(message)
+
+    async def asgi_receive(self) -> ASGIReceiveEvent:
+        """The app's ``receive``, under its legacy name."""
+        return await self.receive()
 
     def _negotiate(self, request: HandshakeRequest, headers: Headers) -> bytes:
         key = check_request(headers)
