@@ -22,11 +22,13 @@ FLUSH_SIZE = 1 << 19
 class StreamedWrites:
     """Holds the pieces of one streamed response until the app yields or enough have come."""
 
-    __slots__ = ("_loop", "_pieces", "_scheduled", "_size", "_transport")
+    __slots__ = ("_call_soon", "_pieces", "_scheduled", "_size", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
-        self._loop = loop
+        # A stand-in loop (tests of protocols in isolation) may lack call_soon:
+        # then every piece is written at once, as it comes.
+        self._call_soon = getattr(loop, "call_soon", None)
         self._pieces: list[bytes] = []
         self._size = 0
         self._scheduled = False
@@ -35,11 +37,11 @@ class StreamedWrites:
         """Hold ``data`` for the next write."""
         self._pieces.append(data)
         self._size += len(data)
-        if self._size >= FLUSH_SIZE:
+        if self._size >= FLUSH_SIZE or self._call_soon is None:
             self.flush()
         elif not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self.flush)  # runs once the app's task yields
+            self._call_soon(self.flush)  # runs once the app's task yields
 
     def flush(self) -> None:
         """Write what is held (dropped if the connection is closing)."""
