@@ -27,7 +27,7 @@ STARTUP_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
 STOP_TIMEOUT = 60.0
 
-_OURS = (
+OURS = (
     "uvicorn",
     "uvicorn-core",
     "uvicorn-protocols",
@@ -133,7 +133,7 @@ def check_installed(expected: set[str], version: str, absent: tuple[str, ...] = 
     found = {
         name: dist.version
         for dist in importlib.metadata.distributions()
-        if (name := re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()) in _OURS
+        if (name := re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()) in OURS
     }
     if set(found) != expected:
         raise SmokeFailure(f"installed {sorted(found)}, expected exactly {sorted(expected)}")

@@ -18,6 +18,7 @@ import signal
 
 from smoke_support import (
     HERE,
+    OURS,
     REQUEST_TIMEOUT,
     ServerProcess,
     SmokeFailure,
@@ -28,21 +29,13 @@ from smoke_support import (
     smoke_main,
 )
 
-ALL_OURS = {
-    "uvicorn",
-    "uvicorn-core",
-    "uvicorn-protocols",
-    "uvicorn-middleware",
-    "uvicorn-cli",
-    "uvicorn-worker",
-}
 #: The import names of what ``uvicorn[standard]`` adds (colorama only on Windows).
 STANDARD_EXTRAS = ("httptools", "uvloop", "websockets", "watchfiles", "yaml", "dotenv")
 RUNNING = r"Uvicorn running on (?P<url>http://127\.0\.0\.1:\d+) \(Press CTRL\+C to quit\)"
 
 
 def check(version: str) -> None:
-    check_installed(ALL_OURS, version)
+    check_installed(set(OURS), version)
     missing = []
     for module in STANDARD_EXTRAS:
         try:
