@@ -57,12 +57,12 @@ class Output:
             self.ended = True
             self._changed.notify_all()
 
-    def matches(self, pattern: str) -> list[re.Match[str]]:
+    def matches(self, pattern: str | re.Pattern[str]) -> list[re.Match[str]]:
         regex = re.compile(pattern)
         with self._changed:
             return [match for line in self.lines if (match := regex.search(line))]
 
-    def wait_for(self, pattern: str, count: int = 1) -> re.Match[str]:
+    def wait_for(self, pattern: str | re.Pattern[str], count: int = 1) -> re.Match[str]:
         """The ``count``-th line matching ``pattern`` (from the start), once it is there."""
         deadline = time.monotonic() + SAFETY_TIMEOUT
         with self._changed:
@@ -80,6 +80,11 @@ class Output:
 
     def join(self) -> None:
         self._thread.join(SAFETY_TIMEOUT)
+
+    def wait_until_ended(self) -> None:
+        """Until the stream has ended (bounded by the safety timeout)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.ended, SAFETY_TIMEOUT)
 
     @property
     def text(self) -> str:

@@ -15,13 +15,14 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect as websocket_connect
+
+from tests.cli.processes import Output
 
 #: A bound for anything that could hang; never used to wait for something to happen.
 SAFETY_TIMEOUT = 60.0
@@ -60,48 +61,6 @@ def sample_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
-
-
-class Output:
-    """The lines a child has written so far (stdout and stderr together), and a way to wait for one."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        self.lines: list[str] = []
-        self.ended = False
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
-        self._reader.start()
-
-    def _read(self, stream: Iterator[str]) -> None:
-        for line in stream:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self.ended = True
-            self._changed.notify_all()
-
-    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
-        """The first line matching ``pattern``, once it has been written."""
-        with self._changed:
-            found = self._changed.wait_for(lambda: self._search(pattern) or self.ended, SAFETY_TIMEOUT)
-            match = self._search(pattern)
-            if match is None:
-                why = "the process ended" if found else "still nothing after the safety timeout"
-                raise AssertionError(f"no line matching {pattern.pattern!r} ({why}):\n{self.text}")
-            return match
-
-    def wait_until_ended(self) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: self.ended, SAFETY_TIMEOUT)
-
-    def _search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
-        return next((m for line in self.lines if (m := pattern.search(line))), None)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
 
 @dataclass
@@ -145,7 +104,8 @@ def running(
         start_new_session=True,
         pass_fds=pass_fds,
     )
-    child = Running(process, Output(process))
+    assert process.stdout is not None
+    child = Running(process, Output(process.stdout))
     try:
         yield child
     finally:
