@@ -48,25 +48,23 @@ _HEAD_16 = struct.Struct("!BBH").pack
 _HEAD_64 = struct.Struct("!BBQ").pack
 
 
-def binary_frame(data: bytes) -> bytes:
-    """One unmasked, final binary frame (a server never masks)."""
+def _frame(first_byte: int, short_heads: list[bytes], data: bytes) -> bytes:
     length = len(data)
     if length < 126:
-        return _BINARY_HEADS[length] + data
+        return short_heads[length] + data
     if length < 65536:
-        return _HEAD_16(_FIN_BINARY, 126, length) + data
-    return _HEAD_64(_FIN_BINARY, 127, length) + data
+        return _HEAD_16(first_byte, 126, length) + data
+    return _HEAD_64(first_byte, 127, length) + data
+
+
+def binary_frame(data: bytes) -> bytes:
+    """One unmasked, final binary frame (a server never masks)."""
+    return _frame(_FIN_BINARY, _BINARY_HEADS, data)
 
 
 def text_frame(text: str) -> bytes:
     """One unmasked, final text frame."""
-    data = text.encode()
-    length = len(data)
-    if length < 126:
-        return _TEXT_HEADS[length] + data
-    if length < 65536:
-        return _HEAD_16(_FIN_TEXT, 126, length) + data
-    return _HEAD_64(_FIN_TEXT, 127, length) + data
+    return _frame(_FIN_TEXT, _TEXT_HEADS, text.encode())
 
 
 # ------------------------------------------------------------------ unmasking without C
