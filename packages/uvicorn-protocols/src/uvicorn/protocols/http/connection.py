@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import (
     HeadProblem,
@@ -88,6 +89,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "timeout_keep_alive",
         "timeout_request_head",
         "transport",
+        "writer",
         "ws_protocol_class",
     )
 
@@ -127,6 +129,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # Per connection, filled by connection_made.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.flow: FlowControl = None  # type: ignore[assignment]
+        self.writer: HTTP11Writer = None  # type: ignore[assignment]
         self.server: tuple[str, int | None] | None = None
         self.client: tuple[str, int] | None = None
         self.scheme = "http"
@@ -166,6 +169,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.connections.add(self)
         self.transport = transport  # type: ignore[assignment]
         self.flow = FlowControl(self.transport)
+        self.writer = HTTP11Writer(self, self.transport, self.server_state)
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
         self.scheme = "https" if is_ssl(self.transport) else "http"
@@ -285,7 +289,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.logger.warning("Exceeded concurrency limit.")
 
         keep_alive = not facts.close and not self._peer_eof
-        cycle = RequestResponseCycle(scope, self, keep_alive, facts.expect_100)
+        cycle = RequestResponseCycle(scope, self, self.writer, self.flow, keep_alive, facts.expect_100)
         self._reading = cycle
         if self.cycle is None:
             self.cycle = cycle
@@ -298,8 +302,13 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         reading = self._reading
         # The rest of a body whose request is already answered is skipped: buffered,
         # it would stop reading at the high-water mark with nobody left to drain it.
-        if reading is not None and not reading.disconnected and not reading.response_complete:
-            reading.feed_body(chunk)
+        if (
+            reading is not None
+            and not reading.disconnected
+            and not reading.response_complete
+            and reading.feed_body(chunk)
+        ):
+            self.flow.pause_reading()  # the app is behind: stop reading until it catches up
 
     def on_request_complete(self) -> None:
         self._head_bytes = 0
@@ -344,7 +353,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     # ------------------------------------------------------------ called by the cycle
 
-    def want_body(self) -> None:
+    def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app waits for more request body: read again unless requests are queued."""
         if not self.pipeline and self._pending_error is None:
             self.flow.resume_reading()

@@ -18,6 +18,7 @@ __all__ = [
     "HeaderError",
     "ResponseHead",
     "error_response",
+    "has_no_body",
     "serialize_default_headers",
 ]
 
@@ -52,6 +53,11 @@ _NAME_CACHE_LIMIT = 4096
 # Values already found clean (content types, cache policies, ...): most repeat on every response.
 _clean_values: set[bytes] = set()
 _VALUE_CACHE_LIMIT = 4096
+
+
+def has_no_body(status: int) -> bool:
+    """RFC 9110 6.4.1: 1xx, 204 and 304 responses never carry content (HEAD is the caller's to check)."""
+    return status < 200 or status in (204, 304)
 
 
 class HeaderError(RuntimeError):
@@ -163,7 +169,7 @@ class ResponseHead:
         """
         extra = b""
         app_asked_chunked, self.chunked = self.chunked, False
-        describes_body = has_body or (head_request and self.status >= 200 and self.status not in (204, 304))
+        describes_body = has_body or (head_request and not has_no_body(self.status))
         if app_asked_chunked and http11:
             # Chunked as the app asked (as upstream); a content-length beside it is dropped.
             self.content_length = None
