@@ -19,6 +19,7 @@ from uvicorn._startup import STARTUP_FAILURE, startup_failure
 from uvicorn.config import (
     SSL_PROTOCOL_VERSION,
     Config,
+    HTTP2EngineType,
     HTTPProtocolType,
     InterfaceType,
     LifespanType,
@@ -97,6 +98,11 @@ def run(
     timeout_request_head: float = 10.0,
     proxy_forwarded: bool = False,
     proxy_x_forwarded_host: bool = False,
+    http2_engine: HTTP2EngineType | str = "auto",
+    http2_max_concurrent_streams: int = 100,
+    http2_max_resets: int = 200,
+    http2_max_control_frames: int = 500,
+    http2_header_table_size: int = 4096,
 ) -> None:
     """Serve ``app`` until interrupted; the options are :class:`Config`'s, plus ``app_dir``.
 
@@ -167,6 +173,11 @@ def run(
         timeout_request_head=timeout_request_head,
         proxy_forwarded=proxy_forwarded,
         proxy_x_forwarded_host=proxy_x_forwarded_host,
+        http2_engine=http2_engine,
+        http2_max_concurrent_streams=http2_max_concurrent_streams,
+        http2_max_resets=http2_max_resets,
+        http2_max_control_frames=http2_max_control_frames,
+        http2_header_table_size=http2_header_table_size,
     )
     supervised = config.reload or config.workers > 1
     if supervised and not isinstance(app, str):

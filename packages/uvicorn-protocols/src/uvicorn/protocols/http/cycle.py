@@ -102,7 +102,6 @@ class RequestResponseCycle:
         "_chunks",
         "_client_done",
         "_event",
-        "_trailers_expected",
         "body_sent",
         "conn",
         "disconnected",
@@ -113,6 +112,7 @@ class RequestResponseCycle:
         "response_started",
         "scope",
         "task",
+        "trailers_expected",
         "waiting_for_100_continue",
         "writer",
     )
@@ -137,7 +137,7 @@ class RequestResponseCycle:
         self.response_started = False
         self.response_complete = False
         self.body_sent = False  # the last body message went out (trailers may follow)
-        self._trailers_expected = False
+        self.trailers_expected = False
         # Request side.
         self.more_body = True
         self._chunks: list[bytes] = []
@@ -294,7 +294,7 @@ class RequestResponseCycle:
             more_body = message.get("more_body", False)
             self.writer.body(self, message.get("body", b""), more_body)  # type: ignore[arg-type]
             if not more_body:
-                if self._trailers_expected:
+                if self.trailers_expected:
                     self.body_sent = True
                 else:
                     self._complete()
@@ -306,7 +306,7 @@ class RequestResponseCycle:
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
         if self.writer.accepts_trailers and message.get("trailers", False):
-            self._trailers_expected = True
+            self.trailers_expected = True
 
     def _complete(self) -> None:
         self.response_complete = True
