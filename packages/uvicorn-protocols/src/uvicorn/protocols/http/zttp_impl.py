@@ -82,7 +82,7 @@ class ZttpProtocol(HTTPConnection):
                     self._message_done()
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
                     return
-                event = parser.next_event()
+                event = parser.next_event()  # type: ignore[assignment]
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
