@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.h2c_upgrade import H2cRequest, h2c_request, switch_to_h2c
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import (
@@ -54,6 +55,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "__dict__",
         "__weakref__",
         "_context",
+        "_h2c",
         "_head_bytes",
         "_head_timer",
         "_peer_eof",
@@ -73,6 +75,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "connections",
         "cycle",
         "flow",
+        "h2c_class",
         "limit_concurrency",
         "limit_request_fields",
         "limit_request_head_size",
@@ -110,6 +113,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.access_log = self.access_logger.hasHandlers()
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
+        # With --http2, an "Upgrade: h2c" request switches the connection to this protocol.
+        self.h2c_class: type[asyncio.Protocol] | None = getattr(config, "http2_protocol_class", None)
         self.root_path = config.root_path
         self.limit_concurrency = config.limit_concurrency
         self.timeout_keep_alive = config.timeout_keep_alive
@@ -145,6 +150,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # queue stays short (reading pauses as soon as a request waits here).
         self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
         self._upgrade_head: bytes | None = None  # request head to hand to the WebSocket protocol
+        self._h2c: H2cRequest | None = None  # or the request to serve as HTTP/2 stream 1
         self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
         self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
@@ -278,9 +284,16 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             if facts.upgrade == b"websocket" and self.ws_protocol_class is not None:
                 self._upgrade_head = self._rebuild_head(method, target, headers)
                 return
-            self.logger.warning("Unsupported upgrade request.")
-            if self.ws_protocol_class is None:
-                self.logger.warning(NO_WEBSOCKET_LIBRARY)
+            if facts.upgrade == b"h2c" and self.h2c_class is not None:
+                self._h2c = h2c_request(method, target, headers)
+                if self._h2c is not None:
+                    self._upgrade_head = b""
+                    return
+                # An h2c upgrade with a body stays on HTTP/1.1 (RFC 7540 3.2 allows it): no warning.
+            else:
+                self.logger.warning("Unsupported upgrade request.")
+                if self.ws_protocol_class is None:
+                    self.logger.warning(NO_WEBSOCKET_LIBRARY)
 
         app = self.app
         limit = self.limit_concurrency
@@ -323,7 +336,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         """The parser reached the end of an upgrade request; ``trailing`` follows it."""
         self._upgrade_trailing = trailing
         if self.cycle is None:
-            self._switch_to_websocket()
+            self._switch_protocol()
         else:
             self.flow.pause_reading()  # finish the response in flight first
 
@@ -382,7 +395,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             transport.close()
             return
         if self._upgrade_trailing is not None:
-            self._switch_to_websocket()
+            self._switch_protocol()
             return
         self.flow.resume_reading()
         if self._peer_eof:
@@ -430,10 +443,20 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _switch_to_websocket(self) -> None:
-        assert self.ws_protocol_class is not None and self._upgrade_head is not None
+    def _switch_protocol(self) -> None:
         self.connections.discard(self)
         self._cancel_timers()
+        if self._h2c is not None:
+            assert self.h2c_class is not None
+            if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
+                self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to HTTP/2 (h2c)", self._log_prefix())
+            switch_to_h2c(self, self.h2c_class, self._h2c, self._upgrade_trailing or b"")
+            self._h2c = self._upgrade_head = self._upgrade_trailing = None
+            return
+        self._switch_to_websocket()
+
+    def _switch_to_websocket(self) -> None:
+        assert self.ws_protocol_class is not None and self._upgrade_head is not None
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", self._log_prefix())
         self.flow.resume_reading()

@@ -30,7 +30,7 @@ class _StopParsing(Exception):
 class HttpToolsProtocol(HTTPConnection):
     """HTTP/1.1 with the llhttp parser from httptools."""
 
-    __slots__ = ("_headers", "_in_head", "_url", "parser")
+    __slots__ = ("_headers", "_in_head", "_unparsed_body", "_url", "parser")
 
     def __init__(
         self,
@@ -44,11 +44,18 @@ class HttpToolsProtocol(HTTPConnection):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False
+        # Body bytes of an upgrade request that stays on HTTP/1.1: llhttp stops at the
+        # head of any upgrade request, so they are passed on here, unparsed.
+        self._unparsed_body = 0
 
     def _mid_head(self) -> bool:
         return self._in_head
 
     def _feed(self, data: bytes) -> None:
+        if self._unparsed_body:
+            data = self._pass_body(data)
+            if not data:
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -60,6 +67,8 @@ class HttpToolsProtocol(HTTPConnection):
                 self.parser = httptools.HttpRequestParser(self)
                 if rest:
                     self._feed(rest)
+                elif self._unparsed_body and self.stopped_reading():
+                    self._unparsed_body = 0
         except httptools.HttpParserError as exc:
             if self.stopped_reading():
                 return  # a callback refused the request (_StopParsing) and has answered already
@@ -67,6 +76,15 @@ class HttpToolsProtocol(HTTPConnection):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 preface")
             else:
                 self.reject(400, INVALID_REQUEST, str(exc))
+
+    def _pass_body(self, data: bytes) -> bytes:
+        """Give the app the next bytes of an upgrade request's body; what follows it."""
+        size = min(len(data), self._unparsed_body)
+        self._unparsed_body -= size
+        self.on_request_body(data[:size])
+        if not self._unparsed_body:
+            self.on_request_complete()
+        return data[size:]
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -102,9 +120,19 @@ class HttpToolsProtocol(HTTPConnection):
         )
         if self.stopped_reading():
             raise _StopParsing
+        if parser.should_upgrade() and self._upgrade_head is None:
+            self._unparsed_body = _content_length(self._headers)
 
     def on_body(self, body: bytes) -> None:
         self.on_request_body(body)
 
     def on_message_complete(self) -> None:
-        self.on_request_complete()
+        if not self._unparsed_body:
+            self.on_request_complete()
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.strip().isdigit() else 0
+    return 0

@@ -102,6 +102,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     # ------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._start(transport)
+        self.engine.initiate()
+        self._after_start()
+
+    def _start(self, transport: asyncio.BaseTransport) -> None:
         self.connections.add(self)
         self.transport = cast("asyncio.Transport", transport)
         self.flow = FlowControl(self.transport)
@@ -117,10 +122,29 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         }
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP/2 connection made", self._log_prefix())
-        self.engine.initiate()
+
+    def _after_start(self) -> None:
         self._write_now()
-        self._start_keep_alive_timer()  # idle until its first request
+        if not self.streams:
+            self._start_keep_alive_timer()  # idle until its first request
         self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
+
+    def start_upgraded(
+        self,
+        transport: asyncio.BaseTransport,
+        settings_header: bytes,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Take over from HTTP/1.1 after ``Upgrade: h2c`` (RFC 7540 3.2): the request becomes stream 1."""
+        self._start(transport)
+        try:
+            self.engine.initiate_upgrade(settings_header, method, target, headers)
+        except Exception as exc:  # a bad HTTP2-Settings header
+            self._fail(PROTOCOL_ERROR, f"invalid HTTP2-Settings header ({exc})")
+            return
+        self._after_start()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)

@@ -60,7 +60,7 @@ def _advertised(zttp_settings: bytes, ours: LocalSettings) -> bytes:
 class ZttpEngine:
     """HTTP/2 framing, HPACK and flow control by zttp."""
 
-    __slots__ = ("_conn", "_events", "_preface", "_settings")
+    __slots__ = ("_conn", "_events", "_settings", "_settings_unsent")
 
     # zttp answers a connection's 4097th stream with GOAWAY(ENHANCE_YOUR_CALM).
     stream_budget: int | None = 4000
@@ -69,19 +69,19 @@ class ZttpEngine:
         self._events = events
         self._settings = settings
         self._conn = zttp.Connection(zttp.SERVER, zttp.HTTP2)
-        self._preface = b""
+        self._settings_unsent = True  # zttp's first frame out is its SETTINGS: ours replace its values
 
     def initiate(self) -> None:
         self._conn.initiate_connection()
-        self._preface = self._rewrite_settings(self._conn.data_to_send())
 
     def initiate_upgrade(
         self, settings_header: bytes, method: bytes, target: bytes, headers: Headers
     ) -> None:
         self._conn.initiate_upgrade_connection(method, target, headers, settings_header)
-        self._preface = self._rewrite_settings(self._conn.data_to_send())
+        self._dispatch()  # zttp reports the upgrading request as stream 1's Request
 
     def _rewrite_settings(self, data: bytes) -> bytes:
+        self._settings_unsent = False
         length = int.from_bytes(data[:3], "big")
         if len(data) < 9 or data[3] != _SETTINGS_FRAME or data[4] != 0:
             return data  # not the frame expected: leave zttp's bytes alone
@@ -89,10 +89,16 @@ class ZttpEngine:
         return len(payload).to_bytes(3, "big") + data[3:9] + payload + data[9 + length :]
 
     def receive(self, data: bytes) -> None:
+        try:
+            self._conn.receive_data(data)
+        except zttp.RemoteProtocolError as exc:
+            raise ProtocolFailure(0, str(exc)) from None
+        self._dispatch()
+
+    def _dispatch(self) -> None:
         conn = self._conn
         events = self._events
         try:
-            conn.receive_data(data)
             while True:
                 event = conn.next_event()
                 kind = type(event)
@@ -124,10 +130,10 @@ class ZttpEngine:
             raise ProtocolFailure(0, str(exc)) from None
 
     def data_to_send(self) -> bytes:
-        if self._preface:
-            data, self._preface = self._preface + self._conn.data_to_send(), b""
-            return data
-        return self._conn.data_to_send()
+        data = self._conn.data_to_send()
+        if self._settings_unsent and data:
+            return self._rewrite_settings(data)
+        return data
 
     def send_response(self, stream_id: int, status: int, headers: Headers, end_stream: bool) -> None:
         self._conn.stream(stream_id).send_response(status, headers, end_stream)
