@@ -192,6 +192,8 @@ class H2Engine:
         elif outbox.end_stream:
             conn.send_data(stream_id, b"", end_stream=True)
             del self._outboxes[stream_id]
+        else:
+            del self._outboxes[stream_id]  # all out: nothing waits for window
 
     def _send_waiting(self) -> None:
         for stream_id, outbox in list(self._outboxes.items()):
