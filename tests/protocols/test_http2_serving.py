@@ -31,9 +31,11 @@ def options(engine: str, **extra: Any) -> dict[str, Any]:
 
 async def test_prior_knowledge_request_reaches_the_app_as_http2(engine: str) -> None:
     app = Recorder()
-    async with serve(app, **options(engine, root_path="/api")) as running:
-        async with httpx.AsyncClient(http1=False, http2=True) as client:
-            response = await client.post(running.url + "/path%2Fitem?a=1&b=2", content=b"hello")
+    async with (
+        serve(app, **options(engine, root_path="/api")) as running,
+        httpx.AsyncClient(http1=False, http2=True) as client,
+    ):
+        response = await client.post(running.url + "/path%2Fitem?a=1&b=2", content=b"hello")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
     scope = app.scope
