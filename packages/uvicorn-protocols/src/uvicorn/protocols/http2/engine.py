@@ -20,6 +20,7 @@ __all__ = [
     "EngineMissing",
     "LocalSettings",
     "ProtocolFailure",
+    "advertise",
     "engine_class",
 ]
 
@@ -115,6 +116,41 @@ class Engine(Protocol):
         """The app consumed ``length`` request body bytes: give the client that much window back."""
 
     def goaway(self, error_code: int, last_stream_id: int | None = None) -> None: ...
+
+
+_SETTINGS_FRAME = 0x4
+_HEADER_TABLE_SIZE, _MAX_CONCURRENT_STREAMS = 0x1, 0x3
+_MAX_HEADER_LIST_SIZE, _ENABLE_CONNECT_PROTOCOL = 0x6, 0x8
+
+
+def advertise(first_frames: bytes, ours: LocalSettings) -> bytes:
+    """A library's first SETTINGS frame with the server's own values in place of the library's.
+
+    Libraries enforce their settings themselves, in ways the server cannot tune
+    (zttp fixes them; h2 answers a stream past the limit with a connection error).
+    Their internal values stay as loose as they are; the client is told the
+    server's, which the connection enforces (a stream past the limit gets
+    REFUSED_STREAM). The HPACK table and header list are only ever made smaller.
+    """
+    length = int.from_bytes(first_frames[:3], "big")
+    if len(first_frames) < 9 + length or first_frames[3] != _SETTINGS_FRAME or first_frames[4] != 0:
+        return first_frames  # not the frame expected: leave the library's bytes alone
+    payload = first_frames[9 : 9 + length]
+    entries = []
+    for offset in range(0, len(payload) - 5, 6):
+        identifier = int.from_bytes(payload[offset : offset + 2], "big")
+        value = int.from_bytes(payload[offset + 2 : offset + 6], "big")
+        if identifier == _MAX_CONCURRENT_STREAMS:
+            value = ours.max_concurrent_streams
+        elif identifier == _MAX_HEADER_LIST_SIZE:
+            value = min(value, ours.max_header_list_size)
+        elif identifier == _HEADER_TABLE_SIZE:
+            value = min(value, ours.header_table_size)
+        elif identifier == _ENABLE_CONNECT_PROTOCOL:
+            value = int(ours.enable_connect_protocol)
+        entries.append(identifier.to_bytes(2, "big") + value.to_bytes(4, "big"))
+    rewritten = b"".join(entries)
+    return len(rewritten).to_bytes(3, "big") + first_frames[3:9] + rewritten + first_frames[9 + length :]
 
 
 #: ``http2_engine`` values and the module:class implementing each.

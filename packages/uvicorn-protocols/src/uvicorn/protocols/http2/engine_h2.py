@@ -16,7 +16,8 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from uvicorn.protocols.http2.engine import ProtocolFailure
+from uvicorn.protocols.http2.engine import PROTOCOL_ERROR, ProtocolFailure, advertise
+from uvicorn.protocols.http2.fields import malformed
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http2.engine import EngineEvents, Headers, LocalSettings
@@ -65,7 +66,7 @@ def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, He
 class H2Engine:
     """HTTP/2 framing, HPACK and flow control by h2."""
 
-    __slots__ = ("_conn", "_events", "_outboxes")
+    __slots__ = ("_conn", "_events", "_outboxes", "_settings", "_settings_unsent")
 
     stream_budget: int | None = None
 
@@ -76,12 +77,18 @@ class H2Engine:
             header_encoding=None,
             validate_outbound_headers=False,  # checked by the shared response-head rules
             normalize_outbound_headers=False,
+            validate_inbound_headers=False,  # fields.py: a stream error, where h2 ends the connection
+            normalize_inbound_headers=False,
         )
+        self._settings = settings
+        self._settings_unsent = True
         self._conn = h2.connection.H2Connection(config)
         self._conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
+                # h2 ends the connection for a stream past its limit; the connection refuses
+                # streams past ours, which is what the client is told (advertise()).
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 2**31 - 1,
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_header_list_size,
                 h2.settings.SettingCodes.HEADER_TABLE_SIZE: settings.header_table_size,
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.initial_window_size,
@@ -112,6 +119,9 @@ class H2Engine:
         for event in events:
             kind = type(event)
             if kind is h2.events.RequestReceived:
+                if malformed(event.headers) is not None:  # type: ignore[attr-defined]
+                    self.reset_stream(event.stream_id, PROTOCOL_ERROR)  # type: ignore[attr-defined]
+                    continue
                 method, target, headers = _request_parts(event.headers)  # type: ignore[attr-defined]
                 handler.on_request(
                     event.stream_id,  # type: ignore[attr-defined]
@@ -143,7 +153,11 @@ class H2Engine:
                 handler.on_goaway()
 
     def data_to_send(self) -> bytes:
-        return self._conn.data_to_send()
+        data = self._conn.data_to_send()
+        if self._settings_unsent and data:
+            self._settings_unsent = False
+            return advertise(data, self._settings)
+        return data
 
     def send_response(self, stream_id: int, status: int, headers: Headers, end_stream: bool) -> None:
         self._conn.send_headers(stream_id, [(b":status", b"%d" % status), *headers], end_stream=end_stream)

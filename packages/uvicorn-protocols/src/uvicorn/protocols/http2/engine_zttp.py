@@ -14,20 +14,12 @@ from typing import TYPE_CHECKING
 
 import zttp
 
-from uvicorn.protocols.http2.engine import ProtocolFailure
+from uvicorn.protocols.http2.engine import ProtocolFailure, advertise
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http2.engine import EngineEvents, Headers, LocalSettings
 
 __all__ = ["ZttpEngine"]
-
-_SETTINGS_FRAME = 0x4
-_HEADER_TABLE_SIZE, _MAX_CONCURRENT_STREAMS, _MAX_HEADER_LIST_SIZE, _ENABLE_CONNECT_PROTOCOL = (
-    0x1,
-    0x3,
-    0x6,
-    0x8,
-)
 
 _Request = zttp.Request
 _Data = zttp.Data
@@ -37,24 +29,6 @@ _WindowUpdate = zttp.WindowUpdate
 _GoAway = zttp.GoAway
 _NEED_DATA = zttp.NEED_DATA
 _HeaderBlock = zttp.HeaderBlock
-
-
-def _advertised(zttp_settings: bytes, ours: LocalSettings) -> bytes:
-    """zttp's SETTINGS payload with our stricter values in place of its own."""
-    entries = []
-    for offset in range(0, len(zttp_settings) - 5, 6):
-        identifier = int.from_bytes(zttp_settings[offset : offset + 2], "big")
-        value = int.from_bytes(zttp_settings[offset + 2 : offset + 6], "big")
-        if identifier == _MAX_CONCURRENT_STREAMS:
-            value = ours.max_concurrent_streams  # zttp does not enforce its own: the connection does
-        elif identifier == _MAX_HEADER_LIST_SIZE:
-            value = min(value, ours.max_header_list_size)
-        elif identifier == _HEADER_TABLE_SIZE:
-            value = min(value, ours.header_table_size)
-        elif identifier == _ENABLE_CONNECT_PROTOCOL:
-            value = int(ours.enable_connect_protocol)
-        entries.append(identifier.to_bytes(2, "big") + value.to_bytes(4, "big"))
-    return b"".join(entries)
 
 
 class ZttpEngine:
@@ -79,14 +53,6 @@ class ZttpEngine:
     ) -> None:
         self._conn.initiate_upgrade_connection(method, target, headers, settings_header)
         self._dispatch()  # zttp reports the upgrading request as stream 1's Request
-
-    def _rewrite_settings(self, data: bytes) -> bytes:
-        self._settings_unsent = False
-        length = int.from_bytes(data[:3], "big")
-        if len(data) < 9 or data[3] != _SETTINGS_FRAME or data[4] != 0:
-            return data  # not the frame expected: leave zttp's bytes alone
-        payload = _advertised(data[9 : 9 + length], self._settings)
-        return len(payload).to_bytes(3, "big") + data[3:9] + payload + data[9 + length :]
 
     def receive(self, data: bytes) -> None:
         try:
@@ -132,7 +98,8 @@ class ZttpEngine:
     def data_to_send(self) -> bytes:
         data = self._conn.data_to_send()
         if self._settings_unsent and data:
-            return self._rewrite_settings(data)
+            self._settings_unsent = False
+            return advertise(data, self._settings)
         return data
 
     def send_response(self, stream_id: int, status: int, headers: Headers, end_stream: bool) -> None:
