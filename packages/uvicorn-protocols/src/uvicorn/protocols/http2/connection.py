@@ -95,6 +95,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self._opened = 0  # streams accepted on this connection
         self._going_away = False  # GOAWAY sent: no new streams, close once the open ones finish
         self._write_scheduled = False
+        self._window_grew = False
         self._call_soon = getattr(self.loop, "call_soon", None)
         self._head_timer: asyncio.TimerHandle | None = None
         self._init_keep_alive()
@@ -176,6 +177,9 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             self.transport.close()
             return
         self._write_now()
+        if self._window_grew:
+            self._window_grew = False
+            self._wake_waiting()
         if self.guard.mid_head:
             if self._head_timer is None:
                 self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
@@ -267,7 +271,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             self._after_stream()
 
     def on_window_update(self) -> None:
-        self._wake_waiting()
+        self._window_grew = True  # woken once the engine has written what the window lets out
 
     def on_goaway(self) -> None:
         self._going_away = True

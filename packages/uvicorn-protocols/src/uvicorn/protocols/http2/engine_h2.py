@@ -16,7 +16,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from uvicorn.protocols.http2.engine import PROTOCOL_ERROR, ProtocolFailure, advertise
+from uvicorn.protocols.http2.engine import NO_ERROR, PROTOCOL_ERROR, ProtocolFailure, advertise
 from uvicorn.protocols.http2.fields import malformed
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, He
 class H2Engine:
     """HTTP/2 framing, HPACK and flow control by h2."""
 
-    __slots__ = ("_conn", "_events", "_outboxes", "_settings", "_settings_unsent")
+    __slots__ = ("_conn", "_events", "_goaway", "_outboxes", "_settings", "_settings_unsent")
 
     stream_budget: int | None = None
 
@@ -82,6 +82,7 @@ class H2Engine:
         )
         self._settings = settings
         self._settings_unsent = True
+        self._goaway = b""  # a graceful GOAWAY, written by hand: h2's own would end all sending
         self._conn = h2.connection.H2Connection(config)
         self._conn.local_settings = h2.settings.Settings(
             client=False,
@@ -156,7 +157,9 @@ class H2Engine:
         data = self._conn.data_to_send()
         if self._settings_unsent and data:
             self._settings_unsent = False
-            return advertise(data, self._settings)
+            data = advertise(data, self._settings)
+        if self._goaway:
+            data, self._goaway = data + self._goaway, b""
         return data
 
     def send_response(self, stream_id: int, status: int, headers: Headers, end_stream: bool) -> None:
@@ -233,6 +236,12 @@ class H2Engine:
             pass  # credit for a stream that ended: the connection window was handled by h2
 
     def goaway(self, error_code: int, last_stream_id: int | None = None) -> None:
+        if error_code == NO_ERROR:
+            # Graceful: the open streams are still answered, which h2 refuses once it sent GOAWAY.
+            last = self._conn.highest_inbound_stream_id if last_stream_id is None else last_stream_id
+            payload = last.to_bytes(4, "big") + error_code.to_bytes(4, "big")
+            self._goaway = b"\x00\x00\x08\x07\x00\x00\x00\x00\x00" + payload
+            return
         try:
             self._conn.close_connection(error_code=error_code, last_stream_id=last_stream_id)
         except h2.exceptions.ProtocolError:
