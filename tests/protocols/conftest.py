@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-HTTP_PARSERS = ["h11", "httptools"]
+HTTP_PARSERS = ["h11", "httptools", "zttp"]
 
 
 @pytest.fixture(params=HTTP_PARSERS)

@@ -7,6 +7,7 @@ shared cycle. Upstream's import path and class name are kept.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import zttp
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ZttpProtocol"]
 
-_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n"
+# The HTTP/2 preface or any request line of version 2 or later gets 505, as with the other parsers.
+_HTTP2_REQUEST_LINE = re.compile(rb"(?m)^[^\r\n]* HTTP/[2-9]")
 _Request = zttp.Request
 _Data = zttp.Data
 _EndOfMessage = zttp.EndOfMessage
@@ -31,7 +33,7 @@ _NEED_DATA = zttp.NEED_DATA
 class ZttpProtocol(HTTPConnection):
     """HTTP/1.1 with zttp's parser."""
 
-    __slots__ = ("_awaiting_head", "parser")
+    __slots__ = ("_awaiting_head", "_line_done", "parser")
 
     alpn_protocols: ClassVar[list[str] | None] = None
 
@@ -45,18 +47,24 @@ class ZttpProtocol(HTTPConnection):
         super().__init__(config, server_state, app_state, _loop)
         self.parser = zttp.Connection(zttp.SERVER)
         self._awaiting_head = True  # the next bytes start a request head
+        self._line_done = False  # the request line of the head being received is complete
 
     def _mid_head(self) -> bool:
         return self._awaiting_head and self._head_bytes > 0
 
     def _feed(self, data: bytes) -> None:
         parser = self.parser
+        if self._awaiting_head and not self._line_done and b"\n" in data:
+            self._line_done = True
         try:
             event = parser.receive_event(data)
             while event is not _NEED_DATA and not self.stopped_reading():
                 kind = type(event)
                 if kind is _Request:
                     self._awaiting_head = False
+                    if not event.target.isascii():  # type: ignore[union-attr]
+                        self.reject(400, INVALID_REQUEST, "non-ASCII request target")
+                        return
                     headers = event.headers  # type: ignore[union-attr]
                     headers = (
                         headers.to_list(lowercase_names=True)
@@ -70,9 +78,7 @@ class ZttpProtocol(HTTPConnection):
                         headers,
                     )
                     if self._upgrade_head is not None and not self.stopped_reading():
-                        # zttp keeps what follows the head to itself; a WebSocket client
-                        # waits for the 101 before sending frames, so nothing is lost.
-                        self.handoff_upgrade(b"")
+                        self.handoff_upgrade(_after_head(data, event))  # type: ignore[arg-type]
                         return
                     if event.end_stream:  # type: ignore[union-attr]
                         self._message_done()
@@ -83,11 +89,13 @@ class ZttpProtocol(HTTPConnection):
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
                     return
                 event = parser.next_event()  # type: ignore[assignment]
+            if self._mid_head() and not self._line_done and self._head_bytes > self.limit_request_line:
+                self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
-            if data.startswith(_HTTP2_PREFACE):
-                self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 preface")
+            if _HTTP2_REQUEST_LINE.search(data) is not None:
+                self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 request")
             elif "size limit" in str(exc):
                 self.reject(431, "Request header fields too large.", str(exc))
             else:
@@ -95,5 +103,17 @@ class ZttpProtocol(HTTPConnection):
 
     def _message_done(self) -> None:
         self._awaiting_head = True
+        self._line_done = False
         self.on_request_complete()
         self.parser.start_next_cycle()
+
+
+def _after_head(data: bytes, request: zttp.Request) -> bytes:
+    """The bytes of ``data`` after ``request``'s head (zttp keeps them to itself).
+
+    A WebSocket client may send its first frames right behind the handshake; they
+    belong to the WebSocket protocol.
+    """
+    start = data.find(request.method + b" " + request.target + b" ")
+    end = data.find(b"\r\n\r\n", max(start, 0))
+    return data[end + 4 :] if end >= 0 else b""
