@@ -244,3 +244,11 @@ async def test_request_body_in_pieces(engine: str) -> None:
         response = await client.response(await client.send("POST", "/", body=payload))
     assert response.body == b"%d" % len(payload)
     assert received == [payload]
+
+
+async def test_proxy_headers_apply_to_http2_streams(engine: str) -> None:
+    app = Recorder()
+    async with serve(app, **options(engine)) as running, H2Client.connect(running) as client:
+        await client.get("/", headers=[("x-forwarded-for", "203.0.113.7"), ("x-forwarded-proto", "https")])
+    assert app.scope["client"][0] == "203.0.113.7"
+    assert app.scope["scheme"] == "https"
