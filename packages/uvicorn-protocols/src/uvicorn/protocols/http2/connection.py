@@ -153,10 +153,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP/2 connection lost", self._log_prefix())
         self._stop_keep_alive_timer()
         self._cancel_head_timer()
-        streams = list(self.streams.values())
-        self.streams.clear()
-        for stream in streams:
-            self._forget(stream)
+        self._abandon_streams()
         if self.flow is not None:
             self.flow.resume_writing()
         self._wake_waiting()
@@ -174,6 +171,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         except ProtocolFailure as failure:
             self.logger.warning("Invalid HTTP/2 frame received: %s", failure)
             self._write_now()
+            self._abandon_streams()
             self.transport.close()
             return
         self._write_now()
@@ -375,7 +373,15 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.logger.warning("HTTP/2 connection closed (GOAWAY %d): %s", error_code, reason)
         self.engine.goaway(error_code, self._last_stream_id)
         self._write_now()
+        self._abandon_streams()
         self.transport.close()
+
+    def _abandon_streams(self) -> None:
+        """The connection is gone or going: every app still running sees a disconnect."""
+        streams = list(self.streams.values())
+        self.streams.clear()
+        for stream in streams:
+            self._forget(stream)
 
     def _write_now(self) -> None:
         self._write_scheduled = False
