@@ -1,16 +1,62 @@
 """Type definitions for the ASGI interface (and the WSGI one we adapt).
 
-These follow the ASGI specification (HTTP and WebSocket 2.x, lifespan 2.0) and
-its extensions. Keys a server or app may leave out are declared in a
-``total=False`` subclass, which keeps the module free of ``typing_extensions``
-on Python 3.10.
+The ASGI types are defined by the protocols, which implement the interface
+(:mod:`uvicorn.protocols.asgi_types`); they are the same objects here, under
+the names upstream uvicorn gives them. The WSGI types are uvicorn-core's own.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, Literal, Protocol, TypedDict
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+# The names of __all__, and (unlisted, but importable here as before) ``Headers`` and the
+# two shapes of WebSocket data messages, whose private names upstream's module has too.
+from uvicorn.protocols.asgi_types import (  # noqa: F401
+    ASGI2Application,
+    ASGI2Protocol,
+    ASGI3Application,
+    ASGIApplication,
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    ASGISendEvent,
+    ASGIVersions,
+    Headers,
+    HTTPDisconnectEvent,
+    HTTPRequestEvent,
+    HTTPResponseBodyEvent,
+    HTTPResponseDebugEvent,
+    HTTPResponseEarlyHintEvent,
+    HTTPResponseStartEvent,
+    HTTPResponseTrailersEvent,
+    HTTPScope,
+    HTTPServerPushEvent,
+    LifespanScope,
+    LifespanShutdownCompleteEvent,
+    LifespanShutdownEvent,
+    LifespanShutdownFailedEvent,
+    LifespanStartupCompleteEvent,
+    LifespanStartupEvent,
+    LifespanStartupFailedEvent,
+    Scope,
+    WebSocketAcceptEvent,
+    WebSocketCloseEvent,
+    WebSocketConnectEvent,
+    WebSocketDisconnectEvent,
+    WebSocketEvent,
+    WebSocketReceiveEvent,
+    WebSocketResponseBodyEvent,
+    WebSocketResponseStartEvent,
+    WebSocketScope,
+    WebSocketSendEvent,
+    WWWScope,
+    _WebSocketReceiveEventBytes,
+    _WebSocketReceiveEventText,
+    _WebSocketSendEventBytes,
+    _WebSocketSendEventText,
+)
 
 __all__ = [
     "ASGI2Application",
@@ -62,284 +108,3 @@ Environ = MutableMapping[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, types.TracebackType | None]
 StartResponse = Callable[[str, Iterable[tuple[str, str]], ExcInfo | None], None]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes] | BaseException]
-
-# ---------------------------------------------------------------- scopes
-
-Headers = Iterable[tuple[bytes, bytes]]
-
-
-class ASGIVersions(TypedDict):
-    """The ``asgi`` key of every scope: interface version and spec version."""
-
-    spec_version: str
-    version: Literal["2.0", "3.0"]
-
-
-class _ScopeExtras(TypedDict, total=False):
-    state: dict[str, Any]  # a shallow copy of the lifespan state, per request
-    extensions: dict[str, dict[object, object]]
-
-
-class HTTPScope(_ScopeExtras):
-    """Scope of one HTTP request."""
-
-    type: Literal["http"]
-    asgi: ASGIVersions
-    http_version: str
-    method: str
-    scheme: str
-    path: str
-    raw_path: bytes
-    query_string: bytes
-    root_path: str
-    headers: Headers
-    client: tuple[str, int] | None
-    server: tuple[str, int | None] | None
-
-
-class WebSocketScope(_ScopeExtras):
-    """Scope of one WebSocket connection, from the handshake to the close."""
-
-    type: Literal["websocket"]
-    asgi: ASGIVersions
-    http_version: str
-    scheme: str
-    path: str
-    raw_path: bytes
-    query_string: bytes
-    root_path: str
-    headers: Headers
-    client: tuple[str, int] | None
-    server: tuple[str, int | None] | None
-    subprotocols: Iterable[str]
-
-
-class _LifespanScopeExtras(TypedDict, total=False):
-    state: dict[str, Any]
-
-
-class LifespanScope(_LifespanScopeExtras):
-    """Scope of the lifespan protocol: one per server process."""
-
-    type: Literal["lifespan"]
-    asgi: ASGIVersions
-
-
-WWWScope = HTTPScope | WebSocketScope
-Scope = HTTPScope | WebSocketScope | LifespanScope
-
-# ---------------------------------------------------------------- HTTP events
-
-
-class HTTPRequestEvent(TypedDict):
-    type: Literal["http.request"]
-    body: bytes
-    more_body: bool
-
-
-class HTTPResponseDebugEvent(TypedDict):
-    type: Literal["http.response.debug"]
-    info: dict[str, object]
-
-
-class HTTPResponseEarlyHintEvent(TypedDict):
-    type: Literal["http.response.early_hint"]
-    links: Iterable[bytes]
-
-
-class _HTTPResponseStartOptional(TypedDict, total=False):
-    headers: Headers
-    trailers: bool
-
-
-class HTTPResponseStartEvent(_HTTPResponseStartOptional):
-    type: Literal["http.response.start"]
-    status: int
-
-
-class _MoreBodyOptional(TypedDict, total=False):
-    more_body: bool
-
-
-class HTTPResponseBodyEvent(_MoreBodyOptional):
-    type: Literal["http.response.body"]
-    body: bytes
-
-
-class HTTPResponseTrailersEvent(TypedDict):
-    type: Literal["http.response.trailers"]
-    headers: Headers
-    more_trailers: bool
-
-
-class HTTPServerPushEvent(TypedDict):
-    type: Literal["http.response.push"]
-    path: str
-    headers: Headers
-
-
-class HTTPDisconnectEvent(TypedDict):
-    type: Literal["http.disconnect"]
-
-
-# ---------------------------------------------------------------- WebSocket events
-
-
-class WebSocketConnectEvent(TypedDict):
-    type: Literal["websocket.connect"]
-
-
-class _WebSocketAcceptOptional(TypedDict, total=False):
-    subprotocol: str | None
-    headers: Headers
-
-
-class WebSocketAcceptEvent(_WebSocketAcceptOptional):
-    type: Literal["websocket.accept"]
-
-
-# A data frame carries either ``bytes`` or ``text``; the other key is absent or None.
-
-
-class _NoText(TypedDict, total=False):
-    text: None
-
-
-class _NoBytes(TypedDict, total=False):
-    bytes: None
-
-
-class _WebSocketReceiveEventBytes(_NoText):
-    type: Literal["websocket.receive"]
-    bytes: bytes
-
-
-class _WebSocketReceiveEventText(_NoBytes):
-    type: Literal["websocket.receive"]
-    text: str
-
-
-WebSocketReceiveEvent = _WebSocketReceiveEventBytes | _WebSocketReceiveEventText
-
-
-class _WebSocketSendEventBytes(_NoText):
-    type: Literal["websocket.send"]
-    bytes: bytes
-
-
-class _WebSocketSendEventText(_NoBytes):
-    type: Literal["websocket.send"]
-    text: str
-
-
-WebSocketSendEvent = _WebSocketSendEventBytes | _WebSocketSendEventText
-
-
-class WebSocketResponseStartEvent(TypedDict):
-    """Denial response (websocket.http.response extension): start."""
-
-    type: Literal["websocket.http.response.start"]
-    status: int
-    headers: Headers
-
-
-class WebSocketResponseBodyEvent(_MoreBodyOptional):
-    """Denial response (websocket.http.response extension): body."""
-
-    type: Literal["websocket.http.response.body"]
-    body: bytes
-
-
-class _ReasonOptional(TypedDict, total=False):
-    reason: str | None
-
-
-class WebSocketDisconnectEvent(_ReasonOptional):
-    type: Literal["websocket.disconnect"]
-    code: int
-
-
-class _CloseCodeOptional(_ReasonOptional, total=False):
-    code: int
-
-
-class WebSocketCloseEvent(_CloseCodeOptional):
-    type: Literal["websocket.close"]
-
-
-# ---------------------------------------------------------------- lifespan events
-
-
-class LifespanStartupEvent(TypedDict):
-    type: Literal["lifespan.startup"]
-
-
-class LifespanShutdownEvent(TypedDict):
-    type: Literal["lifespan.shutdown"]
-
-
-class LifespanStartupCompleteEvent(TypedDict):
-    type: Literal["lifespan.startup.complete"]
-
-
-class LifespanStartupFailedEvent(TypedDict):
-    type: Literal["lifespan.startup.failed"]
-    message: str
-
-
-class LifespanShutdownCompleteEvent(TypedDict):
-    type: Literal["lifespan.shutdown.complete"]
-
-
-class LifespanShutdownFailedEvent(TypedDict):
-    type: Literal["lifespan.shutdown.failed"]
-    message: str
-
-
-# ---------------------------------------------------------------- unions and callables
-
-WebSocketEvent = WebSocketReceiveEvent | WebSocketDisconnectEvent | WebSocketConnectEvent
-
-ASGIReceiveEvent = (
-    HTTPRequestEvent
-    | HTTPDisconnectEvent
-    | WebSocketConnectEvent
-    | WebSocketReceiveEvent
-    | WebSocketDisconnectEvent
-    | LifespanStartupEvent
-    | LifespanShutdownEvent
-)
-
-ASGISendEvent = (
-    HTTPResponseStartEvent
-    | HTTPResponseBodyEvent
-    | HTTPResponseEarlyHintEvent
-    | HTTPResponseTrailersEvent
-    | HTTPServerPushEvent
-    | HTTPDisconnectEvent
-    | WebSocketAcceptEvent
-    | WebSocketSendEvent
-    | WebSocketResponseStartEvent
-    | WebSocketResponseBodyEvent
-    | WebSocketCloseEvent
-    | LifespanStartupCompleteEvent
-    | LifespanStartupFailedEvent
-    | LifespanShutdownCompleteEvent
-    | LifespanShutdownFailedEvent
-)
-
-ASGIReceiveCallable = Callable[[], Awaitable[ASGIReceiveEvent]]
-ASGISendCallable = Callable[[ASGISendEvent], Awaitable[None]]
-
-
-class ASGI2Protocol(Protocol):
-    """An ASGI2 ("double callable") app: built with the scope, then called with receive/send."""
-
-    def __init__(self, scope: Scope) -> None: ...
-
-    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None: ...
-
-
-ASGI2Application = type[ASGI2Protocol]
-ASGI3Application = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
-ASGIApplication = ASGI2Application | ASGI3Application
