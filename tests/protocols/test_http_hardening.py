@@ -34,6 +34,9 @@ async def refused(running: RunningServer, data: bytes) -> RawResponse:
         assert response.header(b"connection") == b"close"
         assert response.header(b"content-type") == b"text/plain; charset=utf-8"
         assert response.header(b"content-length") == str(len(response.body)).encode()
+        # The server's own answers carry its default headers, as app responses do.
+        assert response.header(b"server") == b"uvicorn"
+        assert response.header(b"date") is not None
         assert await client.closed()
     return response
 
@@ -331,6 +334,8 @@ async def test_slow_head_gets_408(http: str, caplog: pytest.LogCaptureFixture) -
             response = await client.read_response()
             assert response.status_line == status_line(408)
             assert response.header(b"connection") == b"close"
+            assert response.header(b"server") == b"uvicorn"
+            assert response.header(b"date") is not None
             assert await client.closed()
         finally:
             sending.cancel()

@@ -27,6 +27,7 @@ from uvicorn._startup import STARTUP_FAILURE, startup_failure
 from uvicorn._tls import build_ssl_context, create_ssl_context
 from uvicorn.importer import ImportFromStringError, import_from_string
 from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL, apply_log_config
+from uvicorn.protocols.contract import UvicornDeprecationWarning
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGIApplication
@@ -89,9 +90,8 @@ SSL_PROTOCOL_VERSION: int = ssl.PROTOCOL_TLS_SERVER
 
 logger = logging.getLogger("uvicorn.error")
 
-
-class UvicornDeprecationWarning(UserWarning):
-    """Warns of a deprecated uvicorn feature; a ``UserWarning`` so it shows without ``-W`` flags."""
+# What load() produces. Read before load(), any of them loads the config first (Config.__getattr__).
+_MADE_BY_LOAD = frozenset({"loaded_app", "http_protocol_class", "ws_protocol_class", "lifespan_class"})
 
 
 class Config:
@@ -258,6 +258,22 @@ class Config:
 
         if self.reload and self.workers > 1:
             logger.warning('"workers" flag is ignored when reloading is enabled.')
+
+    if not TYPE_CHECKING:  # hidden from mypy, which would otherwise accept any attribute name
+
+        def __getattr__(self, name: str) -> Any:
+            # Only called for attributes not set yet. Protocols never load a config
+            # (protocols/contract.py), but upstream's tests and other code build protocol
+            # classes from a fresh Config(app=...), as upstream's protocols loaded it
+            # themselves: the first read of what load() makes loads it here instead.
+            if name not in _MADE_BY_LOAD or self.__dict__.get("loaded", True) or "_loading" in self.__dict__:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            self._loading = True
+            try:
+                self.load()
+            finally:
+                del self._loading
+            return self.__dict__[name]
 
     # ------------------------------------------------------------ properties
 

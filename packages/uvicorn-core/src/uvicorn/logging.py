@@ -16,11 +16,14 @@ import os
 import sys
 from collections.abc import Callable
 from copy import copy
-from functools import partial
-from typing import IO, Any, Literal
+from functools import cached_property, partial
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._ansi import style
 from uvicorn._startup import startup_failure
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.contract import AccessLineFormatter
 
 __all__ = [
     "LOGGING_CONFIG",
@@ -159,19 +162,21 @@ class AccessFormatter(ColourizedFormatter):
         5: partial(style, fg="bright_red"),
     }
 
-    def __init__(
-        self,
-        fmt: str | None = None,
-        datefmt: str | None = None,
-        style: Literal["%", "{", "$"] = "%",
-        use_colors: bool | None = None,
-    ) -> None:
-        super().__init__(fmt=fmt, datefmt=datefmt, style=style, use_colors=use_colors)
-        # For format_access: what does not change from one line to the next.
-        self._status_texts: dict[int, str] = {}
-        self._batchable = self._fmt == _ACCESS_FORMAT and type(self._style) is logging.PercentStyle
+    # What format_access reuses from one line to the next, made at its first call.
+
+    @cached_property
+    def _line_prefix(self) -> str | None:
+        """The level prefix every access line starts with; None when format_access cannot build lines."""
+        if type(self) is not AccessFormatter or self._fmt != _ACCESS_FORMAT:
+            return None
+        if type(self._style) is not logging.PercentStyle:
+            return None
         level_name = self.color_level_name("INFO", logging.INFO) if self.use_colors else "INFO"
-        self._info_prefix = f"{level_name}:{' ' * (_LEVEL_PREFIX_WIDTH - len('INFO'))}"
+        return f"{level_name}:{' ' * (_LEVEL_PREFIX_WIDTH - len('INFO'))}"
+
+    @cached_property
+    def _status_texts(self) -> dict[int, str]:
+        return {}
 
     def get_status_code(self, status_code: int) -> str:
         """``"200 OK"``; an unknown code keeps a trailing space where the phrase would be."""
@@ -194,15 +199,17 @@ class AccessFormatter(ColourizedFormatter):
         could depend on more than these args (a subclass, another format string or
         style): then the caller must log through :mod:`logging` as usual.
         """
-        if type(self) is not AccessFormatter or not self._batchable:
+        prefix = self._line_prefix
+        if prefix is None:
             return None
         request_line = f"{method} {full_path} HTTP/{http_version}"
-        status = self._status_texts.get(status_code)
+        status_texts = self._status_texts
+        status = status_texts.get(status_code)
         if status is None:
-            status = self._status_texts[status_code] = self.get_status_code(status_code)
+            status = status_texts[status_code] = self.get_status_code(status_code)
         if self.use_colors:
-            return f'{self._info_prefix} {client_addr} - "{style(request_line, bold=True)}" {status}'
-        return f'{self._info_prefix} {client_addr} - "{request_line}" {status}'
+            return f'{prefix} {client_addr} - "{style(request_line, bold=True)}" {status}'
+        return f'{prefix} {client_addr} - "{request_line}" {status}'
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record = copy(record)
@@ -221,6 +228,11 @@ class AccessFormatter(ColourizedFormatter):
             record.request_line = record.getMessage()
             record.status_code = "-"
         return super().formatMessage(record)
+
+
+if TYPE_CHECKING:
+    # The HTTP protocols batch the lines of any formatter with this method (their contract).
+    _access_formatter_fits: type[AccessLineFormatter] = AccessFormatter
 
 
 # ---------------------------------------------------------------- applying a log_config

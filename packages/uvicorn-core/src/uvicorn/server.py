@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from email.utils import formatdate
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
 from uvicorn._binding import adopt_fd, bind_error_hint, log_running_on
 from uvicorn._compat import asyncio_run
 from uvicorn._startup import STARTUP_FAILURE
+from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState, ServedConnection
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -48,15 +49,8 @@ _TICK_SECONDS = 0.1
 _TICKS_PER_SECOND = 10
 
 
-class Connection(Protocol):
-    """What the server needs from a protocol instance in ``ServerState.connections``."""
-
-    def shutdown(self) -> None:
-        """Close once the request in flight (if any) is answered."""
-
-
 class ServerState:
-    """State shared by the server and every connection it serves.
+    """State shared by the server and every connection it serves (``ProtocolServerState``).
 
     ``default_headers`` is replaced by a new list once a second (never mutated),
     so a protocol may cache work keyed on the list's identity.
@@ -64,7 +58,7 @@ class ServerState:
 
     def __init__(self) -> None:
         self.total_requests = 0
-        self.connections: set[Connection] = set()
+        self.connections: set[ServedConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.default_headers: list[tuple[bytes, bytes]] = []
 
@@ -142,10 +136,13 @@ class Server:
         self._refresh_default_headers()
         # Protocols take these keywords (docs/architecture.md); asyncio.Protocol's own type does not say so.
         protocol_class: Callable[..., asyncio.Protocol] = config.http_protocol_class
+        # What the protocols may read of the config and the state (uvicorn.protocols.contract).
+        protocol_config: ProtocolConfig = config
+        server_state: ProtocolServerState = self.server_state
         create_protocol = functools.partial(
             protocol_class,
-            config=config,
-            server_state=self.server_state,
+            config=protocol_config,
+            server_state=server_state,
             app_state=self.lifespan.state,
         )
         loop = asyncio.get_running_loop()
