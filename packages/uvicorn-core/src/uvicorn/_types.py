@@ -11,96 +11,20 @@ import types
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-# The names of __all__, and (unlisted, but importable here as before) ``Headers`` and the
-# two shapes of WebSocket data messages, whose private names upstream's module has too.
+from uvicorn.protocols import asgi_types
+from uvicorn.protocols.asgi_types import *  # noqa: F403  (the names of asgi_types.__all__)
+
+# Importable here as before, though private: the two shapes of WebSocket data messages
+# (upstream's module defines these names too).
 from uvicorn.protocols.asgi_types import (  # noqa: F401
-    ASGI2Application,
-    ASGI2Protocol,
-    ASGI3Application,
-    ASGIApplication,
-    ASGIReceiveCallable,
-    ASGIReceiveEvent,
-    ASGISendCallable,
-    ASGISendEvent,
-    ASGIVersions,
-    Headers,
-    HTTPDisconnectEvent,
-    HTTPRequestEvent,
-    HTTPResponseBodyEvent,
-    HTTPResponseDebugEvent,
-    HTTPResponseEarlyHintEvent,
-    HTTPResponseStartEvent,
-    HTTPResponseTrailersEvent,
-    HTTPScope,
-    HTTPServerPushEvent,
-    LifespanScope,
-    LifespanShutdownCompleteEvent,
-    LifespanShutdownEvent,
-    LifespanShutdownFailedEvent,
-    LifespanStartupCompleteEvent,
-    LifespanStartupEvent,
-    LifespanStartupFailedEvent,
-    Scope,
-    WebSocketAcceptEvent,
-    WebSocketCloseEvent,
-    WebSocketConnectEvent,
-    WebSocketDisconnectEvent,
-    WebSocketEvent,
-    WebSocketReceiveEvent,
-    WebSocketResponseBodyEvent,
-    WebSocketResponseStartEvent,
-    WebSocketScope,
-    WebSocketSendEvent,
-    WWWScope,
     _WebSocketReceiveEventBytes,
     _WebSocketReceiveEventText,
     _WebSocketSendEventBytes,
     _WebSocketSendEventText,
 )
 
-__all__ = [
-    "ASGI2Application",
-    "ASGI2Protocol",
-    "ASGI3Application",
-    "ASGIApplication",
-    "ASGIReceiveCallable",
-    "ASGIReceiveEvent",
-    "ASGISendCallable",
-    "ASGISendEvent",
-    "ASGIVersions",
-    "Environ",
-    "ExcInfo",
-    "HTTPDisconnectEvent",
-    "HTTPRequestEvent",
-    "HTTPResponseBodyEvent",
-    "HTTPResponseDebugEvent",
-    "HTTPResponseEarlyHintEvent",
-    "HTTPResponseStartEvent",
-    "HTTPResponseTrailersEvent",
-    "HTTPScope",
-    "HTTPServerPushEvent",
-    "LifespanScope",
-    "LifespanShutdownCompleteEvent",
-    "LifespanShutdownEvent",
-    "LifespanShutdownFailedEvent",
-    "LifespanStartupCompleteEvent",
-    "LifespanStartupEvent",
-    "LifespanStartupFailedEvent",
-    "Scope",
-    "StartResponse",
-    "WSGIApp",
-    "WWWScope",
-    "WebSocketAcceptEvent",
-    "WebSocketCloseEvent",
-    "WebSocketConnectEvent",
-    "WebSocketDisconnectEvent",
-    "WebSocketEvent",
-    "WebSocketReceiveEvent",
-    "WebSocketResponseBodyEvent",
-    "WebSocketResponseStartEvent",
-    "WebSocketScope",
-    "WebSocketSendEvent",
-]
+__all__ = ["Environ", "ExcInfo", "StartResponse", "WSGIApp"]
+__all__ += asgi_types.__all__
 
 # ---------------------------------------------------------------- WSGI (PEP 3333)
 

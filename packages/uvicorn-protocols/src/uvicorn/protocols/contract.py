@@ -31,75 +31,49 @@ __all__ = [
 
 
 class ProtocolConfig(Protocol):
-    """The settings a protocol reads, once, when it is built (read-only to the protocol)."""
+    """The settings a protocol reads, once, when it is built (it never changes them)."""
 
-    @property
-    def loaded_app(self) -> ASGI3Application:
-        """The application, already wrapped in its middleware; called once per request or WebSocket."""
+    #: The application, already wrapped in its middleware; called once per request or WebSocket.
+    loaded_app: ASGI3Application
+    #: Prefixed to every scope's ``path`` and ``raw_path`` (``root_path`` setting).
+    root_path: str
+    #: Run each request in an empty ``contextvars`` context instead of a copy of the server's.
+    reset_contextvars: bool
+    #: Connections or tasks beyond which new requests get a 503.
+    limit_concurrency: int | None
+    #: Seconds a request head may take to arrive in full (408 after).
+    timeout_request_head: float
+    #: Bytes in a request line (414 beyond).
+    limit_request_line: int
+    #: Header fields in a request head (431 beyond).
+    limit_request_fields: int
+    #: Bytes in a whole request head (431 beyond).
+    limit_request_head_size: int
+    #: h11's buffer bound; None means ``limit_request_head_size``.
+    h11_max_incomplete_event_size: int | None
+    #: The protocol an HTTP connection hands a WebSocket upgrade to; None refuses upgrades.
+    ws_protocol_class: type[asyncio.Protocol] | None
+    #: Bytes in one incoming WebSocket message (1009 beyond).
+    ws_max_size: int
+    #: Incoming WebSocket messages held for the app before reading pauses.
+    ws_max_queue: int
+    #: Seconds between keepalive pings; None sends none.
+    ws_ping_interval: float | None
+    #: Seconds to wait for a pong before closing with 1011; None waits forever.
+    ws_ping_timeout: float | None
+    #: Offer permessage-deflate compression to WebSocket clients.
+    ws_per_message_deflate: bool
+
+    # Read-only properties where a settable attribute would demand the exact type: core's
+    # Config derives asgi_version, and types timeout_keep_alive int (as upstream).
 
     @property
     def asgi_version(self) -> Literal["2.0", "3.0"]:
-        """The ``asgi.version`` of every scope."""
-
-    @property
-    def root_path(self) -> str:
-        """Prefixed to every scope's ``path`` and ``raw_path`` (``root_path`` setting)."""
-
-    @property
-    def reset_contextvars(self) -> bool:
-        """Run each request in an empty ``contextvars`` context instead of a copy of the server's."""
-
-    @property
-    def limit_concurrency(self) -> int | None:
-        """Connections or tasks beyond which new requests get a 503."""
+        """The ``asgi.version`` of every scope (derived from the app's interface)."""
 
     @property
     def timeout_keep_alive(self) -> float:
         """Seconds an idle HTTP/1.1 connection waits for its next request."""
-
-    @property
-    def timeout_request_head(self) -> float:
-        """Seconds a request head may take to arrive in full (408 after)."""
-
-    @property
-    def limit_request_line(self) -> int:
-        """Bytes in a request line (414 beyond)."""
-
-    @property
-    def limit_request_fields(self) -> int:
-        """Header fields in a request head (431 beyond)."""
-
-    @property
-    def limit_request_head_size(self) -> int:
-        """Bytes in a whole request head (431 beyond)."""
-
-    @property
-    def h11_max_incomplete_event_size(self) -> int | None:
-        """h11's buffer bound; None means ``limit_request_head_size``."""
-
-    @property
-    def ws_protocol_class(self) -> type[asyncio.Protocol] | None:
-        """The protocol an HTTP connection hands a WebSocket upgrade to; None refuses upgrades."""
-
-    @property
-    def ws_max_size(self) -> int:
-        """Bytes in one incoming WebSocket message (1009 beyond)."""
-
-    @property
-    def ws_max_queue(self) -> int:
-        """Incoming WebSocket messages held for the app before reading pauses."""
-
-    @property
-    def ws_ping_interval(self) -> float | None:
-        """Seconds between keepalive pings; None sends none."""
-
-    @property
-    def ws_ping_timeout(self) -> float | None:
-        """Seconds to wait for a pong before closing with 1011; None waits forever."""
-
-    @property
-    def ws_per_message_deflate(self) -> bool:
-        """Offer permessage-deflate compression to WebSocket clients."""
 
 
 class ServedConnection(Protocol):
@@ -114,22 +88,14 @@ class ProtocolServerState(Protocol):
 
     #: Responses completed; each HTTP protocol adds one per response (``limit_max_requests``).
     total_requests: int
-
-    @property
-    def connections(self) -> set[ServedConnection]:
-        """Open connections; a protocol adds itself when made and discards itself when lost."""
-
-    @property
-    def tasks(self) -> set[asyncio.Task[None]]:
-        """Running app tasks; a protocol adds each task it starts and discards it when it ends."""
-
-    @property
-    def default_headers(self) -> list[tuple[bytes, bytes]]:
-        """Headers every response starts with (``server``, ``date``, ``--header``).
-
-        The server replaces the list (never mutates it), once a second for the date,
-        so a protocol may cache work keyed on the list's identity.
-        """
+    #: Open connections; a protocol adds itself when made and discards itself when lost.
+    connections: set[ServedConnection]
+    #: Running app tasks; a protocol adds each task it starts and discards it when it ends.
+    tasks: set[asyncio.Task[None]]
+    #: Headers every response starts with (``server``, ``date``, ``--header``). The server
+    #: replaces the list (never mutates it), once a second for the date, so a protocol may
+    #: cache work keyed on the list's identity; protocols only read it.
+    default_headers: list[tuple[bytes, bytes]]
 
 
 class AccessLineFormatter(Protocol):
