@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.cli.conftest import Launch
-from tests.cli.processes import SAFETY_TIMEOUT, Uvicorn, wait_until_exited
+from tests.cli.processes import Uvicorn
+from tests.processes import SAFETY_TIMEOUT, wait_until_exited
 
 STARTED = "Application startup complete"
 

@@ -16,7 +16,7 @@ import pytest
 import uvloop
 
 from tests.core.apps import echo_scope, hello
-from tests.core.processes import error_lines, run_python
+from tests.processes import error_lines, run_python
 from tests.serving import serve
 from uvicorn import run
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope

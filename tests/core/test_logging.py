@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.core.apps import hello
-from tests.core.processes import error_lines, run_python
+from tests.processes import error_lines, run_python
 from tests.serving import serve
 from uvicorn.config import Config
 from uvicorn.logging import (

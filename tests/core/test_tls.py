@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import TLS_KEY_PASSWORD
 from tests.core.apps import echo_scope
-from tests.core.processes import error_lines, run_python
+from tests.processes import error_lines, run_python
 from tests.serving import serve
 from uvicorn.config import Config
 

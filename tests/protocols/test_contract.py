@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.core.processes import run_python
+from tests.processes import run_python
 from uvicorn.config import Config
 from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 from uvicorn.protocols.http.h11_impl import H11Protocol
