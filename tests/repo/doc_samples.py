@@ -54,6 +54,7 @@ ACTIONS = {
     "output": "log lines that the previous serving sample of the page must have printed",
     "signature": "a call signature compared with inspect.signature of the named object",
     "excerpt": "source code that must appear in the named file of the repository",
+    "members": "classes shown member for member as the named module defines them (every Protocol it exports)",
     "forwarded": "a forwarding header: run through ProxyHeadersMiddleware, the client, scheme "
     "and host it yields compared with the marker's",
     "nginx": "an nginx configuration: run as a real proxy in front of uvicorn when nginx is installed",

@@ -25,6 +25,7 @@ from tests.repo.sample_commands import (
     our_distributions,
     split_commands,
 )
+from tests.repo.sample_members import run_members
 from tests.repo.sample_processes import Expectation, check_answer
 from tests.repo.sample_workspace import Workspace, finish_command, imported_from, module_name, serve_command
 from tests.serving import serve_in_thread
@@ -230,6 +231,7 @@ HANDLERS: dict[str, Callable[[Sample, Workspace], None]] = {
     "output": run_output,
     "signature": run_signature,
     "excerpt": run_excerpt,
+    "members": run_members,
     "forwarded": run_forwarded,
     "checkout": run_checkout,
     "parse": run_parse,
