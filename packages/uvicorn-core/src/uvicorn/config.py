@@ -99,7 +99,8 @@ class Config:
 
     After :meth:`load`, ``loaded_app`` is the app wrapped in its middleware and
     ``http_protocol_class`` / ``ws_protocol_class`` / ``lifespan_class`` are the
-    classes the server will instantiate. docs/settings.md describes every option.
+    classes the server will instantiate; reading one of them before loads the
+    config first. docs/settings.md describes every option.
     """
 
     def __init__(
