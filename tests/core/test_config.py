@@ -253,7 +253,8 @@ def test_bad_option_value(options: str, expected: str, tmp_path: Path) -> None:
 
 
 def test_bad_web_concurrency() -> None:
-    result = run_python("import uvicorn; uvicorn.Config('tests.core.apps:hello')", WEB_CONCURRENCY="many")
+    code = "import uvicorn; uvicorn.run('tests.core.apps:hello', port=0)"
+    result = run_python(code, WEB_CONCURRENCY="many")
     assert result.returncode == 3
     assert error_lines(result.stderr) == [
         "ERROR:    Invalid value for environment variable WEB_CONCURRENCY: 'many'. "
