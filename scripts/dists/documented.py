@@ -105,6 +105,7 @@ def run_documented(scenario: DocumentedScenario, version: str, dist_dir: Path, w
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(python.parent.parent)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_QUIET"] = "1"  # the commands as written; their progress bars would bury the checks
     env.pop("PYTHONPATH", None)
     for command in scenario.before:
         run(["bash", "-ec", command], cwd=checkout, env=env, timeout=COMMAND_TIMEOUT)

@@ -223,6 +223,10 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
         ),
         ("limit_request_line=0", r"'limit_request_line' \(--limit-request-line\): 0\."),
         (
+            "limit_max_requests_jitter=-1",
+            r"'limit_max_requests_jitter' \(--limit-max-requests-jitter\): -1\. It must be a number, 0",
+        ),
+        (
             "interface='asgi4'",
             r"'interface' \(--interface\): 'asgi4'\. Use one of 'auto', 'asgi3', 'asgi2', 'wsgi'",
         ),

@@ -277,6 +277,21 @@ def test_log_config_ini_keeps_existing_loggers(tmp_path: Path) -> None:
     assert app_logger.disabled is False
 
 
+@pytest.mark.parametrize(("setting", "disabled"), [(None, True), (False, False), (True, True)])
+def test_log_config_dict_applies_as_dictconfig(tmp_path: Path, setting: bool | None, disabled: bool) -> None:
+    # As upstream: the dict goes to dictConfig as it is, so an app logger created before it is
+    # disabled unless the dict says disable_existing_loggers: false (dictConfig's default is true).
+    app_logger = logging.getLogger("tests.core.an_earlier_app_logger")
+    app_logger.disabled = False
+    log_config = file_logging_dict(tmp_path / "log.txt")
+    del log_config["disable_existing_loggers"]
+    if setting is not None:
+        log_config["disable_existing_loggers"] = setting
+    Config(hello, log_config=log_config)
+    assert app_logger.disabled is disabled
+    assert logged_to(tmp_path / "log.txt") == ["WARNING|marker"]
+
+
 def test_log_config_file_object(tmp_path: Path) -> None:
     Config(hello, log_config=io.StringIO(ini_text(tmp_path / "log.txt")))
     assert logged_to(tmp_path / "log.txt") == ["WARNING|marker"]
