@@ -214,6 +214,7 @@ def test_every_server_option_reads_its_environment_variable(launch: Launch, prob
     expected = {name: value for _, name, value in SERVER_OPTIONS}
     expected["headers"] = [["X-One", "1"], ["Content-Security-Policy", "default-src"]]
     assert {name: config[name] for name in expected} == expected
+    assert config["header_types"] == ["tuple"]  # (name, value) pairs, as upstream 0.55 passes them
     assert config["app"] == "pid_app:app"
     assert config["sys_path_0"] == "sub"
 

@@ -223,6 +223,10 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
         ),
         ("limit_request_line=0", r"'limit_request_line' \(--limit-request-line\): 0\."),
         (
+            "limit_max_requests_jitter=-1",
+            r"'limit_max_requests_jitter' \(--limit-max-requests-jitter\): -1\. It must be a number, 0",
+        ),
+        (
             "interface='asgi4'",
             r"'interface' \(--interface\): 'asgi4'\. Use one of 'auto', 'asgi3', 'asgi2', 'wsgi'",
         ),
@@ -253,7 +257,8 @@ def test_bad_option_value(options: str, expected: str, tmp_path: Path) -> None:
 
 
 def test_bad_web_concurrency() -> None:
-    result = run_python("import uvicorn; uvicorn.Config('tests.core.apps:hello')", WEB_CONCURRENCY="many")
+    code = "import uvicorn; uvicorn.run('tests.core.apps:hello', port=0)"
+    result = run_python(code, WEB_CONCURRENCY="many")
     assert result.returncode == 3
     assert error_lines(result.stderr) == [
         "ERROR:    Invalid value for environment variable WEB_CONCURRENCY: 'many'. "

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.processes import ServerProcess, error_lines, run_python
+from uvicorn.config import Config
 
 STREAMING_APP = textwrap.dedent(
     """
@@ -205,6 +206,31 @@ def test_bad_import_string() -> None:
     assert error_lines(result.stderr) == [
         'ERROR:    Error loading ASGI app. Could not import module "no_such_module_here".'
     ]
+
+
+def test_missing_package() -> None:
+    result = run_python("import uvicorn; uvicorn.run('no_such_package.module:app', port=0)")
+    assert result.returncode == 3
+    assert error_lines(result.stderr) == [
+        'ERROR:    Error loading ASGI app. Could not import module "no_such_package.module".'
+    ]
+
+
+def test_missing_package_raises_import_error_for_programs() -> None:
+    # As upstream: Config.load() raises (ModuleNotFoundError) rather than exiting.
+    config = Config("no_such_package.module:app")
+    with pytest.raises(ImportError, match=r'Could not import module "no_such_package\.module"') as info:
+        config.load()
+    assert isinstance(info.value, ModuleNotFoundError)
+    assert info.value.name == "no_such_package"
+
+
+def test_missing_module_exits_as_upstream(caplog: pytest.LogCaptureFixture) -> None:
+    # Upstream logs and exits here, in Config.load() too.
+    with pytest.raises(SystemExit) as info:
+        Config("no_such_module_here:app").load()
+    assert info.value.code == 3
+    assert 'Error loading ASGI app. Could not import module "no_such_module_here".' in caplog.messages
 
 
 def test_missing_attribute() -> None:

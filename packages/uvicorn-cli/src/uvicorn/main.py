@@ -17,7 +17,7 @@ import platform
 import sys
 import types
 import warnings
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -67,8 +67,8 @@ def main(app: str, **options: Any) -> None:
         options["log_config"] = LOGGING_CONFIG
     for name in ("reload_dirs", "reload_includes", "reload_excludes"):
         options[name] = list(options[name]) or None
-    # Upstream hands headers over as [name, value] lists; code that inspects the call expects that.
-    options["headers"] = cast("list[tuple[str, str]]", list(options["headers"]))
+    # A list of (name, value) tuples, as upstream 0.55 hands them over.
+    options["headers"] = list(options["headers"])
     run(app, **options)
 
 

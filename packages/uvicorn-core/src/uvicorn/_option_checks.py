@@ -1,14 +1,15 @@
 """Reject ``Config`` values that cannot work, before anything is imported or bound.
 
 Each check names the option (as ``Config`` calls it, and its CLI flag) and
-what would work instead; ``Config.load`` runs them first.
+what would work instead, in an :class:`InvalidOptionError` (a ``ValueError``);
+``Config.load`` runs them first.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from uvicorn._startup import startup_failure
+from uvicorn._startup import InvalidOptionError
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -24,12 +25,12 @@ def flag_of(option: str) -> str:
     return "--" + option.replace("_", "-")
 
 
-def _fail(option: str, value: object, requirement: str) -> None:
-    startup_failure("Invalid value for '%s' (%s): %r. %s", option, flag_of(option), value, requirement)
+def _fail(option: str, value: object, requirement: str) -> NoReturn:
+    raise InvalidOptionError(f"Invalid value for '{option}' ({flag_of(option)}): {value!r}. {requirement}")
 
 
 def check_option_values(config: Config) -> None:
-    """Exit with one line and code 3 at the first option whose value cannot work."""
+    """Raise :class:`InvalidOptionError` for the first option whose value cannot work."""
     if not isinstance(config.port, int) or not 0 <= config.port <= _MAX_PORT:
         _fail("port", config.port, f"Use a port number from 0 to {_MAX_PORT} (0 picks a free port).")
 
