@@ -53,9 +53,13 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_answering(launch: Laun
     assert answered <= set(workers)
 
 
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_sighup_replaces_every_worker_without_dropping_a_request(launch: Launch, loop: str) -> None:
-    server = start_workers(launch, "--loop", loop)
+@pytest.mark.parametrize(
+    "options",
+    [["--loop", "asyncio"], ["--loop", "uvloop"], ["--reuse-port"]],
+    ids=["asyncio", "uvloop", "reuse-port"],
+)
+def test_sighup_replaces_every_worker_without_dropping_a_request(launch: Launch, options: list[str]) -> None:
+    server = start_workers(launch, *options)
     old_workers = server.worker_pids()
     failures: list[str] = []
     answered_by: list[int] = []

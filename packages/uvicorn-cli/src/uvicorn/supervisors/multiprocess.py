@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket as socket_module
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
+from uvicorn._binding import reuse_port_copy
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._subprocess import check_app_import_string, listen_now
 from uvicorn.supervisors._worker import Process, stop_timeout
@@ -60,6 +62,8 @@ class Multiprocess:
         self.sockets = sockets
         self.processes_num = config.workers
         self.processes: list[Process] = []
+        # With --reuse-port: the listening sockets of each worker slot (slot 0: ``sockets``).
+        self._slot_sockets: list[list[socket]] = []
         # Workers told to stop (SIGHUP, SIGTTOU) and not yet exited, with when to kill them.
         self.retiring: list[tuple[Process, float | None]] = []
         self.should_exit = threading.Event()
@@ -106,6 +110,7 @@ class Multiprocess:
             self.terminate_all()
             self.join_all()
         finally:
+            self._close_slot_sockets(1)
             self._close_wakeup()
             self._restore_signal_handlers()
         logger.info(
@@ -146,13 +151,41 @@ class Multiprocess:
 
     def init_processes(self) -> None:
         """Start ``processes_num`` workers."""
-        for _ in range(self.processes_num):
-            self.processes.append(self._start_process())
+        for index in range(self.processes_num):
+            self.processes.append(self._start_process(index))
 
-    def _start_process(self) -> Process:
-        process = Process(self.config, self.sockets)
+    def _start_process(self, index: int) -> Process:
+        process = Process(self.config, self._sockets_of(index))
         process.start()
         return process
+
+    def _sockets_of(self, index: int) -> list[socket]:
+        """The listening sockets of worker slot ``index``.
+
+        Without --reuse-port every worker shares ``sockets``. With it, each slot
+        has its own SO_REUSEPORT copy of every TCP socket, which the kernel
+        balances connections over. The supervisor keeps each copy open and
+        listening, and a slot's replacement worker inherits it: connections
+        waiting in its backlog are served by the replacement, never reset.
+        """
+        if not self.config.reuse_port:
+            return self.sockets
+        while len(self._slot_sockets) <= index:
+            if not self._slot_sockets:
+                self._slot_sockets.append(self.sockets)
+            else:
+                copies = [reuse_port_copy(sock) if _balanced(sock) else sock for sock in self.sockets]
+                listen_now([sock for sock in copies if sock not in self.sockets], self.config.backlog)
+                self._slot_sockets.append(copies)
+        return self._slot_sockets[index]
+
+    def _close_slot_sockets(self, first: int) -> None:
+        """Close the SO_REUSEPORT copies of slots ``first`` and above (never the shared ``sockets``)."""
+        for copies in self._slot_sockets[first:]:
+            for sock in copies:
+                if sock not in self.sockets:
+                    sock.close()
+        del self._slot_sockets[max(first, 1) :]
 
     def terminate_all(self) -> None:
         """Ask every worker to shut down gracefully."""
@@ -219,14 +252,14 @@ class Multiprocess:
                 process.kill()
                 process.join()
             logger.info("Child process [%s] died", process.pid)
-            self.processes[index] = self._start_process()
+            self.processes[index] = self._start_process(index)
 
     def restart_all(self) -> None:
         """Replace every worker, one at a time, each replacement serving before the old one retires."""
         for index, old_process in enumerate(self.processes):
             if self._exit_requested():
                 return
-            new_process = self._start_process()
+            new_process = self._start_process(index)
             timeout = self.config.timeout_worker_healthcheck
             if not new_process.wait_ready(timeout, self._exit_requested):
                 new_process.kill()
@@ -279,7 +312,7 @@ class Multiprocess:
     def handle_ttin(self) -> None:
         logger.info("Received SIGTTIN, increasing the number of processes.")
         self.processes_num += 1
-        self.processes.append(self._start_process())
+        self.processes.append(self._start_process(len(self.processes)))
 
     def handle_ttou(self) -> None:
         logger.info("Received SIGTTOU, decreasing number of processes.")
@@ -288,6 +321,15 @@ class Multiprocess:
             return
         self.processes_num -= 1
         self._retire(self.processes.pop())
+        self._close_slot_sockets(len(self.processes))
+
+
+def _balanced(sock: socket) -> bool:
+    """A TCP socket bound with SO_REUSEPORT: the kernel can balance over copies of it."""
+    reuse_port = getattr(socket_module, "SO_REUSEPORT", None)
+    if reuse_port is None or sock.family not in (socket_module.AF_INET, socket_module.AF_INET6):
+        return False
+    return bool(sock.getsockopt(socket_module.SOL_SOCKET, reuse_port))
 
 
 def _nonblocking_pipe() -> tuple[int, int]:
