@@ -17,6 +17,8 @@ from multiprocessing.context import SpawnProcess
 from socket import socket
 from typing import TYPE_CHECKING
 
+from uvicorn._systemd import forget_notify_socket
+
 if TYPE_CHECKING:
     from uvicorn.config import Config
 
@@ -57,6 +59,8 @@ def subprocess_started(
         sys.stdin = os.fdopen(stdin_fileno)
     # Logging configuration is process state: the child starts without it.
     config.configure_logging()
+    # The supervisor speaks to systemd for all its children (systemd accepts only its main process).
+    forget_notify_socket()
     try:
         target(sockets=sockets)
     except KeyboardInterrupt:

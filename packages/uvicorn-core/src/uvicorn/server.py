@@ -37,6 +37,7 @@ from uvicorn._binding import (
 )
 from uvicorn._compat import asyncio_run
 from uvicorn._startup import STARTUP_FAILURE
+from uvicorn._systemd import SystemdNotifier
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -91,6 +92,7 @@ class Server:
         self.last_notified = 0.0
 
         self.servers: list[asyncio.Server] = []
+        self._systemd = SystemdNotifier(None)  # see _serve
         # The listeners this server bound itself (not handed over as ``sockets``).
         self._own_listeners: list[Listener] = []
         self._captured_signals: list[int] = []
@@ -126,16 +128,23 @@ class Server:
             process_id,
             extra={"color_message": "Started server process [" + style("%d", fg="cyan") + "]"},
         )
-        await self.startup(sockets=sockets)
-        if not self.should_exit:
-            await self.main_loop()
-        if self.started:
-            await self.shutdown(sockets=sockets)
-            logger.info(
-                "Finished server process [%d]",
-                process_id,
-                extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
-            )
+        # Read here, not in __init__: a Server pickled into a child process reads the child's.
+        self._systemd = SystemdNotifier.from_environment()
+        try:
+            await self.startup(sockets=sockets)
+            if self.started:
+                self._systemd.ready(f"Serving (process {process_id})")
+            if not self.should_exit:
+                await self.main_loop()
+            if self.started:
+                await self.shutdown(sockets=sockets)
+                logger.info(
+                    "Finished server process [%d]",
+                    process_id,
+                    extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
+                )
+        finally:
+            self._systemd.close()
 
     # ------------------------------------------------------------ startup
 
@@ -223,6 +232,7 @@ class Server:
 
     async def on_tick(self, counter: int) -> bool:
         """Once a second refresh the default headers and maybe notify; say whether to exit."""
+        self._systemd.watchdog()  # the loop ticks: healthy
         if counter % _TICKS_PER_SECOND == 0:
             now = self._refresh_default_headers()
             callback = self.config.callback_notify
@@ -250,6 +260,7 @@ class Server:
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, let connections and tasks finish (bounded), then run the lifespan shutdown."""
         logger.info("Shutting down")
+        self._systemd.stopping()
         for server in self.servers:
             server.close()
         for sock in sockets or []:

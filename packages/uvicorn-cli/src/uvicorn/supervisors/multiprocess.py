@@ -34,6 +34,7 @@ from uvicorn._ansi import style
 from uvicorn._binding import reuse_port_copy
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._subprocess import check_app_import_string, listen_now
+from uvicorn._systemd import SystemdNotifier
 from uvicorn.supervisors._worker import Process, stop_timeout
 
 if TYPE_CHECKING:
@@ -72,6 +73,9 @@ class Multiprocess:
         # Set when a worker could not start: the supervisor then exits with STARTUP_FAILURE.
         self.startup_failed = False
         self._wakeup: tuple[int, int] | None = None
+        self._systemd = SystemdNotifier(None)  # read from the environment in run()
+        # Whether systemd was told READY=1 since the start or the last reload.
+        self._ready_announced = False
         # Handlers go in here, not in run(): run() may be called from another thread.
         self._previous_handlers: dict[int, Any] = {}
         for sig in SIGNALS:
@@ -99,6 +103,7 @@ class Multiprocess:
             extra={"color_message": "Started parent process [" + style("%d", fg="cyan", bold=True) + "]"},
         )
         self._wakeup = _nonblocking_pipe()
+        self._systemd = SystemdNotifier.from_environment()
         try:
             listen_now(self.sockets, self.config.backlog)
             self.init_processes()
@@ -107,11 +112,15 @@ class Multiprocess:
                 self.handle_signals()
                 self.keep_subprocess_alive()
                 self._reap_retiring()
+                self._announce_when_ready()
+                self._systemd.watchdog()  # our loop runs: the supervisor is healthy
+            self._systemd.stopping()
             self.terminate_all()
             self.join_all()
         finally:
             self._close_slot_sockets(1)
             self._close_wakeup()
+            self._systemd.close()
             self._restore_signal_handlers()
         logger.info(
             "Stopping parent process [%d]",
@@ -126,6 +135,12 @@ class Multiprocess:
     def _sleep_until_something_happens(self) -> None:
         running = self.processes + [process for process, _ in self.retiring]
         waitables: list[Any] = [process.process.sentinel for process in running if process.pid]
+        # A worker's READY message wakes us, so systemd hears READY=1 at once.
+        waitables += [
+            process.parent_conn
+            for process in self.processes
+            if not process.announced_ready and process.exitcode is None and not process.parent_conn.closed
+        ]
         if self._wakeup is not None:
             waitables.append(self._wakeup[0])
         wait(waitables, timeout=_TICK_SECONDS)
@@ -261,7 +276,7 @@ class Multiprocess:
                 return
             new_process = self._start_process(index)
             timeout = self.config.timeout_worker_healthcheck
-            if not new_process.wait_ready(timeout, self._exit_requested):
+            if not new_process.wait_ready(timeout, self._give_up_waiting):
                 new_process.kill()
                 new_process.join()
                 if not self._exit_requested():
@@ -275,6 +290,19 @@ class Multiprocess:
             # The replacement serves: the old one may stop accepting and finish what it has.
             self.processes[index] = new_process
             self._retire(old_process)
+
+    def _announce_when_ready(self) -> None:
+        """Tell systemd READY=1 once every worker serves (at startup and after a reload)."""
+        if self._ready_announced or not self.processes:
+            return
+        if all(process.announced_ready for process in self.processes):
+            self._ready_announced = True
+            self._systemd.ready(f"Serving with {len(self.processes)} worker(s)")
+
+    def _give_up_waiting(self) -> bool:
+        """While a long operation waits (a rolling restart): keep the watchdog fed, stop on exit signals."""
+        self._systemd.watchdog()
+        return self._exit_requested()
 
     def _exit_requested(self) -> bool:
         """True once SIGINT/SIGTERM arrived, even while a long operation delays handling it."""
@@ -307,6 +335,8 @@ class Multiprocess:
 
     def handle_hup(self) -> None:
         logger.info("Received SIGHUP, restarting processes.")
+        self._systemd.reloading("Replacing the workers one at a time")
+        self._ready_announced = False  # READY=1 again once every (new) worker serves
         self.restart_all()
 
     def handle_ttin(self) -> None:
