@@ -36,8 +36,8 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
 
 from uvicorn._compat import asyncio_run
-from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn._systemd import forget_notify_socket
+from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.server import Server
 from uvicorn_worker._settings import adopt_gunicorn_loggers, config_kwargs_from_gunicorn
 
