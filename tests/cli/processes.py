@@ -141,7 +141,12 @@ class Uvicorn:
 
     def worker_pids(self) -> list[int]:
         """The server processes this command's supervisor has running now (spawned children)."""
-        return [pid for pid in children_of(self.pid) if b"spawn_main" in _cmdline(pid)]
+        # A worker's command line, unless setproctitle has renamed it "uvicorn: worker N".
+        return [
+            pid
+            for pid in children_of(self.pid)
+            if b"spawn_main" in (cmdline := _cmdline(pid)) or cmdline.startswith(b"uvicorn: worker")
+        ]
 
     def stop(self) -> None:
         """Kill the whole process group (every process the command started) and reap the command."""

@@ -36,6 +36,7 @@ from uvicorn._binding import (
     open_listeners,
 )
 from uvicorn._compat import asyncio_run
+from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._systemd import SystemdNotifier
 
@@ -93,6 +94,7 @@ class Server:
 
         self.servers: list[asyncio.Server] = []
         self._systemd = SystemdNotifier(None)  # see _serve
+        self._recycling = RecyclingLimits(config)
         # The listeners this server bound itself (not handed over as ``sockets``).
         self._own_listeners: list[Listener] = []
         self._captured_signals: list[int] = []
@@ -132,6 +134,7 @@ class Server:
         self._systemd = SystemdNotifier.from_environment()
         try:
             await self.startup(sockets=sockets)
+            self._recycling = RecyclingLimits(config)  # the lifetime counts from here
             if self.started:
                 self._systemd.ready(f"Serving (process {process_id})")
             if not self.should_exit:
@@ -246,7 +249,8 @@ class Server:
         if max_requests is not None and self.server_state.total_requests >= max_requests:
             logger.info("Maximum request limit of %d exceeded. Terminating process.", max_requests)
             return True
-        return False
+        # Memory and lifetime: once a second, the same way out as the request limit.
+        return counter % _TICKS_PER_SECOND == 0 and self._recycling.active and self._recycling.exceeded()
 
     def _refresh_default_headers(self) -> float:
         now = time.time()

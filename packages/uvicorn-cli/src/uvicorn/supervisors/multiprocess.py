@@ -6,6 +6,8 @@ worker exits, and every half second to check the workers' health (see
 
 - a worker that exits is replaced; one that exits with ``STARTUP_FAILURE``
   (3) stops the supervisor, as every replacement would fail the same way;
+  workers that keep dying before they serve are replaced after a growing
+  delay (:mod:`uvicorn.supervisors._backoff`);
 - a worker that leaves a health check unanswered for
   ``--timeout-worker-healthcheck`` seconds is killed and replaced;
 - SIGINT / SIGTERM: every worker shuts down gracefully; one still running
@@ -35,6 +37,8 @@ from uvicorn._binding import reuse_port_copy
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._subprocess import check_app_import_string, listen_now
 from uvicorn._systemd import SystemdNotifier
+from uvicorn.supervisors._backoff import CrashBackoff
+from uvicorn.supervisors._titles import MASTER_TITLE, set_process_title
 from uvicorn.supervisors._worker import Process, stop_timeout
 
 if TYPE_CHECKING:
@@ -63,6 +67,9 @@ class Multiprocess:
         self.sockets = sockets
         self.processes_num = config.workers
         self.processes: list[Process] = []
+        # Slots whose worker died before serving, with when to start the next one (crash-loop backoff).
+        self._respawn_at: dict[int, float] = {}
+        self._backoff = CrashBackoff()
         # With --reuse-port: the listening sockets of each worker slot (slot 0: ``sockets``).
         self._slot_sockets: list[list[socket]] = []
         # Workers told to stop (SIGHUP, SIGTTOU) and not yet exited, with when to kill them.
@@ -104,6 +111,7 @@ class Multiprocess:
         )
         self._wakeup = _nonblocking_pipe()
         self._systemd = SystemdNotifier.from_environment()
+        set_process_title(MASTER_TITLE)
         try:
             listen_now(self.sockets, self.config.backlog)
             self.init_processes()
@@ -134,7 +142,9 @@ class Multiprocess:
 
     def _sleep_until_something_happens(self) -> None:
         running = self.processes + [process for process, _ in self.retiring]
-        waitables: list[Any] = [process.process.sentinel for process in running if process.pid]
+        waitables: list[Any] = [
+            process.process.sentinel for process in running if process.pid and process.exitcode is None
+        ]
         # A worker's READY message wakes us, so systemd hears READY=1 at once.
         waitables += [
             process.parent_conn
@@ -143,7 +153,10 @@ class Multiprocess:
         ]
         if self._wakeup is not None:
             waitables.append(self._wakeup[0])
-        wait(waitables, timeout=_TICK_SECONDS)
+        timeout = _TICK_SECONDS
+        if self._respawn_at:  # wake up when a delayed worker is due
+            timeout = max(0.0, min(timeout, min(self._respawn_at.values()) - time.monotonic()))
+        wait(waitables, timeout=timeout)
         if self._wakeup is not None:
             try:
                 while os.read(self._wakeup[0], 512):
@@ -170,7 +183,8 @@ class Multiprocess:
             self.processes.append(self._start_process(index))
 
     def _start_process(self, index: int) -> Process:
-        process = Process(self.config, self._sockets_of(index))
+        self._respawn_at.pop(index, None)
+        process = Process(self.config, self._sockets_of(index), number=index + 1)
         process.start()
         return process
 
@@ -247,6 +261,10 @@ class Multiprocess:
             return  # stopping: nothing to keep alive
         timeout = self.config.timeout_worker_healthcheck
         for index, process in enumerate(self.processes):
+            if index in self._respawn_at:
+                if time.monotonic() >= self._respawn_at[index]:
+                    self.processes[index] = self._start_process(index)
+                continue
             if not process.process.is_alive():
                 process.join()
                 if process.exitcode == STARTUP_FAILURE:
@@ -267,7 +285,24 @@ class Multiprocess:
                 process.kill()
                 process.join()
             logger.info("Child process [%s] died", process.pid)
+            self._replace_dead(index, process)
+
+    def _replace_dead(self, index: int, process: Process) -> None:
+        """Start a replacement for a dead worker: at once, or later when its slot is crash-looping."""
+        early_deaths, delay = self._backoff.record_death(index, served=process.announced_ready)
+        if delay <= 0:
             self.processes[index] = self._start_process(index)
+            return
+        logger.warning(
+            "Child process [%s] died before serving (exit code %s, %d times in a row); "
+            "starting a new one in %.1f seconds.",
+            process.pid,
+            process.exitcode,
+            early_deaths,
+            delay,
+        )
+        self._systemd.status(f"Worker {index + 1} keeps dying at startup; next attempt in {delay:.1f} s")
+        self._respawn_at[index] = time.monotonic() + delay
 
     def restart_all(self) -> None:
         """Replace every worker, one at a time, each replacement serving before the old one retires."""
@@ -350,6 +385,8 @@ class Multiprocess:
             logger.info("Already reached one process, cannot decrease the number of processes anymore.")
             return
         self.processes_num -= 1
+        self._respawn_at.pop(len(self.processes) - 1, None)
+        self._backoff.forget(len(self.processes) - 1)
         self._retire(self.processes.pop())
         self._close_slot_sockets(len(self.processes))
 
