@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import resource
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -26,13 +25,18 @@ _MIB = 1024 * 1024
 
 
 def resident_memory() -> int:
-    """This process's resident set size in bytes (Linux: now; elsewhere: its peak so far)."""
+    """This process's resident set size in bytes (Linux: now; elsewhere: its peak so far; Windows: 0)."""
     try:
         with open("/proc/self/statm", "rb") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024  # macOS counts bytes, others KiB
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows: no way to measure without extra packages
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS counts bytes, others KiB
 
 
 class RecyclingLimits:

@@ -72,6 +72,8 @@ class SystemdNotifier:
 
     def reloading(self, status: str) -> None:
         """``RELOADING=1`` with the ``MONOTONIC_USEC`` that ``Type=notify-reload`` requires."""
+        if self._address is None:
+            return  # (and CLOCK_MONOTONIC is not on every platform)
         monotonic_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         self.notify("RELOADING=1", f"MONOTONIC_USEC={monotonic_usec}", "STATUS=" + status)
 
@@ -103,7 +105,7 @@ class SystemdNotifier:
         message = "\n".join(assignment.replace("\n", " ") for assignment in assignments).encode()
         try:
             if self._socket is None:
-                self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # not inherited by children
             self._socket.sendto(message, self._address)
         except OSError as exc:
             # Once as a warning: a watchdog would repeat it every few seconds.
