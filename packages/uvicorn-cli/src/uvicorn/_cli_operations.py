@@ -89,10 +89,15 @@ def worker_recycling_options() -> list[Callable[[_F], _F]]:
 
 def check_bind_alone(ctx: click.Context) -> None:
     """Usage error (exit 2) when ``--bind`` is given together with --host, --port, --uds or --fd."""
-    if not ctx.params.get("bind"):
-        return
-    defaults = (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP, None)
-    given = [name for name in _SINGLE_ADDRESS_OPTIONS if ctx.get_parameter_source(name) not in defaults]
+    source_of = getattr(ctx, "get_parameter_source", None)
+    if not ctx.params.get("bind") or source_of is None:
+        return  # click 7 cannot tell a default from a given value: Config checks (exit 3)
+    defaults = {"DEFAULT", "DEFAULT_MAP"}
+    given = [
+        name
+        for name in _SINGLE_ADDRESS_OPTIONS
+        if (source := source_of(name)) is not None and source.name not in defaults
+    ]
     if given:
         flags = " or ".join("--" + name for name in given)
         raise click.UsageError(
