@@ -450,11 +450,7 @@ class Config:
         return bind_listening_socket(self)
 
     def bind_sockets(self) -> list[socket.socket]:
-        """Bind a socket for every address (``bind``, else ``uds``/``fd``/``host``:``port``) and log them.
-
-        A host name gets a socket per address it resolves to. For supervisors:
-        the sockets are inheritable and not yet listening.
-        """
+        """Like :meth:`bind_socket`, for every address (``bind``; a host name: each of its addresses)."""
         return bind_listening_sockets(self)
 
 
