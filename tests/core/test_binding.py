@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import stat
 from pathlib import Path
 
@@ -109,3 +110,28 @@ def test_reuse_port_copies_share_the_address() -> None:
     with original, copy:
         assert copy.getsockname() == original.getsockname()
         assert copy.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+
+
+async def test_every_bind_address_serves_tls_and_logs_https(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    tls_ca_ssl_context: ssl.SSLContext,
+    tls_certificate_server_cert_path: str,
+    tls_certificate_private_key_path: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = str(tmp_path / "tls.sock")
+    config = Config(
+        hello,
+        bind=["127.0.0.1:0", f"unix:{path}"],
+        ssl_certfile=tls_certificate_server_cert_path,
+        ssl_keyfile=tls_certificate_private_key_path,
+    )
+    async with running_server(config) as server:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        async with httpx.AsyncClient(verify=tls_ca_ssl_context) as client:
+            assert (await client.get(f"https://localhost:{port}")).text == "hello"
+        transport = httpx.AsyncHTTPTransport(uds=path, verify=tls_ca_ssl_context)
+        async with httpx.AsyncClient(transport=transport) as client:
+            assert (await client.get("https://localhost/")).text == "hello"
+    assert f"Uvicorn running on https://127.0.0.1:{port} (Press CTRL+C to quit)" in caplog.messages

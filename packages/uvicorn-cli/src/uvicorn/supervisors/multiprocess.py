@@ -145,12 +145,8 @@ class Multiprocess:
         waitables: list[Any] = [
             process.process.sentinel for process in running if process.pid and process.exitcode is None
         ]
-        # A worker's READY message wakes us, so systemd hears READY=1 at once.
-        waitables += [
-            process.parent_conn
-            for process in self.processes
-            if not process.announced_ready and process.exitcode is None and not process.parent_conn.closed
-        ]
+        # Not the pipes: a starting worker answers each health check at once, and waking on
+        # every answer would ping-pong without pause. READY messages are read on the tick.
         if self._wakeup is not None:
             waitables.append(self._wakeup[0])
         timeout = _TICK_SECONDS
