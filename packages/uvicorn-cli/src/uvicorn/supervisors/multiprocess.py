@@ -199,10 +199,26 @@ class Multiprocess:
             if not self._slot_sockets:
                 self._slot_sockets.append(self.sockets)
             else:
-                copies = [reuse_port_copy(sock) if _balanced(sock) else sock for sock in self.sockets]
-                listen_now([sock for sock in copies if sock not in self.sockets], self.config.backlog)
-                self._slot_sockets.append(copies)
+                self._slot_sockets.append(self._reuse_port_copies())
         return self._slot_sockets[index]
+
+    def _reuse_port_copies(self) -> list[socket]:
+        copies: list[socket] = []
+        for sock in self.sockets:
+            if not _balanced(sock):
+                copies.append(sock)  # UNIX and inherited sockets stay shared
+                continue
+            try:
+                copy = reuse_port_copy(sock)
+                copy.listen(self.config.backlog)
+            except OSError as exc:
+                logger.warning(
+                    "Could not open another SO_REUSEPORT socket (%s); this worker shares one.", exc
+                )
+                copies.append(sock)
+            else:
+                copies.append(copy)
+        return copies
 
     def _close_slot_sockets(self, first: int) -> None:
         """Close the SO_REUSEPORT copies of slots ``first`` and above (never the shared ``sockets``)."""
