@@ -210,14 +210,12 @@ class Multiprocess:
                 continue
             try:
                 copy = reuse_port_copy(sock)
-                copy.listen(self.config.backlog)
             except OSError as exc:
-                logger.warning(
-                    "Could not open another SO_REUSEPORT socket (%s); this worker shares one.", exc
-                )
+                logger.warning("Could not open another SO_REUSEPORT socket (%s); the worker shares one.", exc)
                 copies.append(sock)
-            else:
-                copies.append(copy)
+                continue
+            copy.listen(self.config.backlog)  # connections wait for the worker in its backlog
+            copies.append(copy)
         return copies
 
     def _close_slot_sockets(self, first: int) -> None:
