@@ -211,6 +211,14 @@ class Process:
                 return False
         return False
 
+    def has_served(self) -> bool:
+        """Whether the worker announced that it serves, reading what it sent before it exited."""
+        try:
+            self._receive(0, _nothing)
+        except (*_PIPE_ERRORS, ValueError):  # ValueError: our end is closed already
+            pass
+        return self.announced_ready
+
     def stop_accepting(self, timeout: float) -> bool:
         """Ask the worker to close its listeners; True once it confirms within ``timeout`` seconds."""
         try:

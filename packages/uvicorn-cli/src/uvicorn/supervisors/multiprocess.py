@@ -299,7 +299,7 @@ class Multiprocess:
 
     def _replace_dead(self, index: int, process: Process) -> None:
         """Start a replacement for a dead worker: at once, or later when its slot is crash-looping."""
-        early_deaths, delay = self._backoff.record_death(index, served=process.announced_ready)
+        early_deaths, delay = self._backoff.record_death(index, served=process.has_served())
         if delay <= 0:
             self.processes[index] = self._start_process(index)
             return
