@@ -1,8 +1,7 @@
 """Child processes for tests: the environment they start with, following what they print, ending them.
 
 What every test that starts a process shares. The specialised helpers build on it:
-``tests/cli/processes.py`` (the ``uvicorn`` command), ``tests/core/processes.py``
-(Python code that runs a server), ``tests/worker/arbiter.py`` (a gunicorn arbiter)
+``tests/cli/processes.py`` (the ``uvicorn`` command), ``tests/worker/arbiter.py`` (a gunicorn arbiter)
 and ``tests/repo/sample_processes.py`` (the documentation's samples).
 
 All waiting is for a line of output or for an exit, bounded by ``SAFETY_TIMEOUT``:
@@ -236,7 +235,12 @@ class ServerProcess:
 
     def worker_pids(self) -> list[int]:
         """The server processes the child's supervisor has running now (spawned children)."""
-        return [pid for pid in children_of(self.pid) if b"spawn_main" in cmdline(pid)]
+        # A worker's command line, unless setproctitle has renamed it "uvicorn: worker N".
+        return [
+            pid
+            for pid in children_of(self.pid)
+            if b"spawn_main" in (line := cmdline(pid)) or line.startswith(b"uvicorn: worker")
+        ]
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the whole session (default: kill it) and reap the child."""

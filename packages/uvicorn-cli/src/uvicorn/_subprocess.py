@@ -18,6 +18,7 @@ from socket import socket
 from typing import TYPE_CHECKING
 
 from uvicorn._startup import exit_on_startup_error, startup_failure
+from uvicorn._systemd import forget_notify_socket
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -57,6 +58,8 @@ def subprocess_started(
     if stdin_fileno is not None:
         # A spawned child starts with stdin closed; debuggers (pdb in the app) need the terminal.
         sys.stdin = os.fdopen(stdin_fileno)
+    # The supervisor speaks to systemd for all its children (systemd accepts only its main process).
+    forget_notify_socket()
     try:
         # A mistake in the options is one line and exit code 3 here too, as in uvicorn.run().
         with exit_on_startup_error():

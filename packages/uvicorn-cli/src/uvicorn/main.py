@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 import uvicorn
+from uvicorn._cli_operations import check_bind_alone
 from uvicorn._cli_options import server_options
 from uvicorn._run import run
 from uvicorn._startup import STARTUP_FAILURE
@@ -63,6 +64,8 @@ _version_option = click.option(
 @server_options(_version_option)
 def main(app: str, **options: Any) -> None:
     """Serve the ASGI application APP, given as "module:attribute" (e.g. "main:app")."""
+    check_bind_alone(click.get_current_context())
+    options["bind"] = list(options["bind"]) or None
     if options["log_config"] is None:
         options["log_config"] = LOGGING_CONFIG
     for name in ("reload_dirs", "reload_includes", "reload_excludes"):

@@ -7,8 +7,10 @@ what would work instead, in an :class:`InvalidOptionError` (a ``ValueError``);
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, NoReturn
 
+from uvicorn._bind_addresses import bind_addresses
 from uvicorn._startup import InvalidOptionError
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ def check_option_values(config: Config) -> None:
         "limit_request_fields": config.limit_request_fields,
         "limit_request_head_size": config.limit_request_head_size,
         "timeout_request_head": config.timeout_request_head,
+        "limit_max_memory": config.limit_max_memory,
+        "max_worker_lifetime": config.max_worker_lifetime,
     }
     for option, value in must_be_positive.items():
         if value is not None and (not _is_number(value) or value <= 0):
@@ -58,6 +62,7 @@ def check_option_values(config: Config) -> None:
         "reload_delay": config.reload_delay,
         "ws_ping_interval": config.ws_ping_interval,
         "ws_ping_timeout": config.ws_ping_timeout,
+        "max_worker_lifetime_jitter": config.max_worker_lifetime_jitter,
     }
     for option, value in must_not_be_negative.items():
         if value is not None and (not _is_number(value) or value < 0):
@@ -69,6 +74,9 @@ def check_option_values(config: Config) -> None:
         )
     if config.uds is not None and config.fd is not None:
         _fail("fd", config.fd, "Give either 'uds' (--uds) or 'fd' (--fd), not both.")
+    bind_addresses(config)  # raises on an address that does not parse or a conflict
+    if config.reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        _fail("reuse_port", config.reuse_port, "This platform has no SO_REUSEPORT: remove the option.")
 
 
 def _is_number(value: object) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from configparser import RawConfigParser
 from typing import IO, TYPE_CHECKING, Any
 
+from uvicorn._bind_addresses import parse_bind_address
 from uvicorn._startup import STARTUP_FAILURE, exit_on_startup_error, startup_failure
 from uvicorn.config import (
     SSL_PROTOCOL_VERSION,
@@ -97,6 +98,11 @@ def run(
     timeout_request_head: float = 10.0,
     proxy_forwarded: bool = False,
     proxy_x_forwarded_host: bool = False,
+    bind: list[str] | str | None = None,
+    reuse_port: bool = False,
+    limit_max_memory: int | None = None,
+    max_worker_lifetime: float | None = None,
+    max_worker_lifetime_jitter: float = 0,
 ) -> None:
     """Serve ``app`` until interrupted; the options are :class:`Config`'s, plus ``app_dir``.
 
@@ -170,6 +176,11 @@ def run(
             timeout_request_head=timeout_request_head,
             proxy_forwarded=proxy_forwarded,
             proxy_x_forwarded_host=proxy_x_forwarded_host,
+            bind=bind,
+            reuse_port=reuse_port,
+            limit_max_memory=limit_max_memory,
+            max_worker_lifetime=max_worker_lifetime,
+            max_worker_lifetime_jitter=max_worker_lifetime_jitter,
         )
         supervised = config.reload or config.workers > 1
         if supervised and not isinstance(app, str):
@@ -186,20 +197,29 @@ def run(
         try:
             if config.should_reload:
                 change_reload = _supervisor("ChangeReload")
-                change_reload(config, target=server.run, sockets=[config.bind_socket()]).run()
+                change_reload(config, target=server.run, sockets=config.bind_sockets()).run()
             elif config.workers > 1:
                 multiprocess = _supervisor("Multiprocess")
-                multiprocess(config, sockets=[config.bind_socket()]).run()
+                multiprocess(config, sockets=config.bind_sockets()).run()
             else:
                 server.run()
         except KeyboardInterrupt:
             pass  # Ctrl+C after a graceful shutdown, re-raised by Server.capture_signals
         finally:
-            if config.uds and os.path.exists(config.uds):
-                os.remove(config.uds)
+            for path in _unix_socket_paths(config):
+                if os.path.exists(path):
+                    os.remove(path)
 
         if not server.started and not config.should_reload and config.workers == 1:
             sys.exit(STARTUP_FAILURE)
+
+
+def _unix_socket_paths(config: Config) -> list[str]:
+    """The socket files the server created, to remove on exit."""
+    if config.uds:
+        return [config.uds]
+    parsed = [parse_bind_address(text) for text in config.bind or [] if isinstance(text, str)]
+    return [address.path for address in parsed if address is not None and address.kind == "unix"]
 
 
 def _supervisor(name: str) -> Any:

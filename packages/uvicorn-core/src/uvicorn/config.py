@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
-from uvicorn._binding import bind_listening_socket
+from uvicorn._binding import bind_listening_socket, bind_listening_sockets
 from uvicorn._option_checks import check_option_values
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
 from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError, MissingDependencyError, startup_failure
@@ -175,6 +175,12 @@ class Config:
         # Beyond upstream: opt-in proxy headers (RFC 7239 ``Forwarded``, ``X-Forwarded-Host``).
         proxy_forwarded: bool = False,
         proxy_x_forwarded_host: bool = False,
+        # Beyond upstream: listeners and worker recycling (docs/binding.md, docs/deployment.md).
+        bind: list[str] | str | None = None,
+        reuse_port: bool = False,
+        limit_max_memory: int | None = None,
+        max_worker_lifetime: float | None = None,
+        max_worker_lifetime_jitter: float = 0,
     ) -> None:
         self.app = app
         self.host = host
@@ -231,6 +237,11 @@ class Config:
         self.timeout_request_head = timeout_request_head
         self.proxy_forwarded = proxy_forwarded
         self.proxy_x_forwarded_host = proxy_x_forwarded_host
+        self.bind: list[str] | None = [bind] if isinstance(bind, str) else bind
+        self.reuse_port = reuse_port
+        self.limit_max_memory = limit_max_memory
+        self.max_worker_lifetime = max_worker_lifetime
+        self.max_worker_lifetime_jitter = max_worker_lifetime_jitter
 
         self.loaded = False
         self.ssl: ssl.SSLContext | None = None
@@ -461,6 +472,10 @@ class Config:
     def bind_socket(self) -> socket.socket:
         """Bind the listening socket for ``uds``, ``fd`` or ``host``/``port`` and log where we listen."""
         return bind_listening_socket(self)
+
+    def bind_sockets(self) -> list[socket.socket]:
+        """Like :meth:`bind_socket`, for every address (``bind``; a host name: each of its addresses)."""
+        return bind_listening_sockets(self)
 
 
 def _int_from_environment(variable: str, option: str) -> int:

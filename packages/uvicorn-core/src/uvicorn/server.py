@@ -25,9 +25,20 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
-from uvicorn._binding import adopt_fd, bind_error_hint, log_running_on
+from uvicorn._binding import (
+    BindFailure,
+    Listener,
+    adopt_fd,
+    bind_error_hint,
+    close_listeners,
+    log_listeners,
+    log_running_on,
+    open_listeners,
+)
 from uvicorn._compat import asyncio_run
+from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
+from uvicorn._systemd import SystemdNotifier
 from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState, ServedConnection
 
 if TYPE_CHECKING:
@@ -76,6 +87,10 @@ class Server:
         self.last_notified = 0.0
 
         self.servers: list[asyncio.Server] = []
+        self._systemd = SystemdNotifier(None)  # see _serve
+        self._recycling = RecyclingLimits(config)
+        # The listeners this server bound itself (not handed over as ``sockets``).
+        self._own_listeners: list[Listener] = []
         self._captured_signals: list[int] = []
         # Set once the server listens (after lifespan startup); tests await it instead of polling.
         self._startup_complete = asyncio.Event()
@@ -109,16 +124,24 @@ class Server:
             process_id,
             extra={"color_message": "Started server process [" + style("%d", fg="cyan") + "]"},
         )
-        await self.startup(sockets=sockets)
-        if not self.should_exit:
-            await self.main_loop()
-        if self.started:
-            await self.shutdown(sockets=sockets)
-            logger.info(
-                "Finished server process [%d]",
-                process_id,
-                extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
-            )
+        # Read here, not in __init__: a Server pickled into a child process reads the child's.
+        self._systemd = SystemdNotifier.from_environment()
+        try:
+            await self.startup(sockets=sockets)
+            self._recycling = RecyclingLimits(config)  # the lifetime counts from here
+            if self.started:
+                self._systemd.ready(f"Serving (process {process_id})")
+            if not self.should_exit:
+                await self.main_loop()
+            if self.started:
+                await self.shutdown(sockets=sockets)
+                logger.info(
+                    "Finished server process [%d]",
+                    process_id,
+                    extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
+                )
+        finally:
+            self._systemd.close()
 
     # ------------------------------------------------------------ startup
 
@@ -154,14 +177,20 @@ class Server:
             if sockets is not None:
                 # Pre-bound sockets: from a supervisor (workers, reload), gunicorn or a test.
                 self.servers = [await listen(sock=_shareable(sock, config)) for sock in sockets]
-            elif config.fd is not None:
+            elif config.fd is not None and not config.bind:
                 self.servers = [await listen(sock=adopt_fd(config.fd))]
-            elif config.uds is not None:
+            elif config.uds is not None and not config.bind:
                 self.servers = [await self._listen_unix(create_protocol, config.uds)]
             else:
-                self.servers = [await listen(host=config.host, port=config.port)]
-        except OSError as exc:
-            logger.error("%s%s", exc, bind_error_hint(exc))
+                # TCP and every --bind address: bound the way the supervisors bind them, so
+                # one process or many listen alike (``::`` serves IPv4 too, names resolve the same).
+                self._own_listeners = open_listeners(config)
+                bound = [sock for listener in self._own_listeners for sock in listener.sockets]
+                self.servers = [await listen(sock=sock) for sock in bound]
+        except (OSError, BindFailure) as exc:
+            hint = bind_error_hint(exc) if isinstance(exc, OSError) else ""
+            logger.error("%s%s", exc, hint)
+            close_listeners(self._own_listeners)
             await self.lifespan.shutdown()
             sys.exit(STARTUP_FAILURE)
 
@@ -183,15 +212,12 @@ class Server:
 
     def _log_started_message(self, listeners: Sequence[socket.socket]) -> None:
         config = self.config
-        if config.fd is not None:
+        if self._own_listeners:
+            log_listeners(self._own_listeners, config.ssl is not None)
+        elif config.fd is not None:
             log_running_on("socket %s", listeners[0].getsockname())
         elif config.uds is not None:
             log_running_on("unix socket %s", config.uds)
-        else:
-            host = config.host or "0.0.0.0"
-            port = listeners[0].getsockname()[1] if config.port == 0 else config.port
-            address_format = "%s://[%s]:%d" if ":" in host else "%s://%s:%d"
-            log_running_on(address_format, "https" if config.ssl else "http", host, port)
 
     # ------------------------------------------------------------ running
 
@@ -206,6 +232,7 @@ class Server:
 
     async def on_tick(self, counter: int) -> bool:
         """Once a second refresh the default headers and maybe notify; say whether to exit."""
+        self._systemd.watchdog()  # the loop ticks: healthy
         if counter % _TICKS_PER_SECOND == 0:
             now = self._refresh_default_headers()
             callback = self.config.callback_notify
@@ -219,7 +246,8 @@ class Server:
         if max_requests is not None and self.server_state.total_requests >= max_requests:
             logger.info("Maximum request limit of %d exceeded. Terminating process.", max_requests)
             return True
-        return False
+        # Memory and lifetime: once a second, the same way out as the request limit.
+        return counter % _TICKS_PER_SECOND == 0 and self._recycling.active and self._recycling.exceeded()
 
     def _refresh_default_headers(self) -> float:
         now = time.time()
@@ -233,10 +261,12 @@ class Server:
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, let connections and tasks finish (bounded), then run the lifespan shutdown."""
         logger.info("Shutting down")
+        self._systemd.stopping()
         for server in self.servers:
             server.close()
         for sock in sockets or []:
             sock.close()
+        close_listeners(self._own_listeners)  # and remove the socket files we created
 
         # Idle connections close now; busy ones close after their current response.
         for connection in list(self.server_state.connections):

@@ -37,6 +37,7 @@ from gunicorn.workers.base import Worker
 
 from uvicorn._compat import asyncio_run
 from uvicorn._startup import StartupError, exit_on_startup_error, report_startup_error
+from uvicorn._systemd import forget_notify_socket
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.server import Server
 from uvicorn_worker._settings import adopt_gunicorn_loggers, config_kwargs_from_gunicorn
@@ -173,6 +174,8 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         """Serve gunicorn's sockets until a signal, the request limit or the arbiter's death stops us."""
         if not self.alive:
             return  # SIGTERM arrived while gunicorn was loading the application
+        # gunicorn's arbiter speaks to systemd; a worker must not (systemd accepts the main process only).
+        forget_notify_socket()
         try:
             loop_factory = self.config.get_loop_factory()
         except (Exception, SystemExit) as exc:
