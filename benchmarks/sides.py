@@ -49,6 +49,9 @@ KINDS = {
 # keep-alive timeout of its own; the idle rows ask for the longest wait it allows.
 GRANIAN_HEAD_WAIT_MS = 30_000
 GRANIAN_MAX_HEAD_WAIT_MS = 60_000
+# Granian serves at most --backpressure connections at once (default 1024) and
+# closes the others; the idle rows lift that limit above the connections they hold.
+GRANIAN_IDLE_BACKPRESSURE = 65_536
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class Side:
                 "--http=auto",  # HTTP/1.1, and HTTP/2 with prior knowledge
                 "--access-log" if spec.access_log else "--no-access-log",
                 f"--working-dir={REPO_ROOT}",
-                *([f"--http1-header-read-timeout={head_wait}"] if head_wait > GRANIAN_HEAD_WAIT_MS else []),
+                *self._granian_idle_options(head_wait),
                 target,
             ]
         command = [
@@ -117,6 +120,13 @@ class Side:
         if spec.access_log:
             command.append("--access-logfile=-")
         return [*command, target]
+
+    @staticmethod
+    def _granian_idle_options(head_wait: int) -> list[str]:
+        """Options for the idle rows only (a keep-alive longer than granian's head wait)."""
+        if head_wait <= GRANIAN_HEAD_WAIT_MS:
+            return []
+        return [f"--http1-header-read-timeout={head_wait}", f"--backpressure={GRANIAN_IDLE_BACKPRESSURE}"]
 
     def describe(self) -> str:
         """One line for the run's header: what this side is and where it comes from."""
