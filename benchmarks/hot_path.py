@@ -147,8 +147,10 @@ async def _drive(make: Callable[[], asyncio.Protocol], connections: int, rounds:
     return time.process_time() - started
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="per-request Python cost of an HTTP protocol, in-process")
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.hot_path", description="per-request Python cost of an HTTP protocol"
+    )
     parser.add_argument("--server", choices=["uvicorn", "raw"], default="uvicorn")
     parser.add_argument("--src", type=Path, action="append", default=[], help="put DIR first on sys.path")
     parser.add_argument("--requests", type=int, default=200_000, help="requests per repeat")
@@ -157,7 +159,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--access-log", action="store_true", help="with the access log (to a null handler)")
     parser.add_argument("--no-proxy-headers", action="store_true", help="without ProxyHeadersMiddleware")
     parser.add_argument("--profile", action="store_true", help="cProfile one repeat and print the top")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
     for directory in reversed(args.src):
         sys.path.insert(0, str(directory.resolve()))
     import uvloop

@@ -202,8 +202,9 @@ def run_parse(sample: Sample, workspace: Workspace) -> None:
     parse = getattr(importlib.import_module(module_path), function)
     for command in split_commands(sample.code):
         arguments = command.arguments
-        if command.program == "uv":  # uv run python -m benchmarks ...
-            arguments = arguments[arguments.index(module_path.split(".")[0]) + 1 :]
+        if command.program == "uv":  # uv run python -m benchmarks[.hot_path] ...
+            names = (module_path, module_path.split(".")[0])
+            arguments = arguments[next(i for i, word in enumerate(arguments) if word in names) + 1 :]
         try:
             parse(arguments)
         except SystemExit as exc:
