@@ -112,8 +112,8 @@ def _uvicorn_factory(access_log: bool, proxy_headers: bool) -> Callable[[], asyn
 
 
 def _raw_factory() -> Callable[[], asyncio.Protocol]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from raw_server import Canned, RawProtocol
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also when run as a script
+    from benchmarks.raw_server import Canned, RawProtocol
 
     canned = Canned(asyncio.get_running_loop())
     print("raw ceiling: httptools + a canned response (benchmarks/raw_server.py)")

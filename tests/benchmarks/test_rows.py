@@ -91,7 +91,7 @@ def test_a_side_without_the_feature_is_not_measured_and_the_target_waits() -> No
 
 
 def test_lower_is_better_rows_compare_values() -> None:
-    idle = {"kib_per_connection": 5.0, "rss_mib": 80.0, "value": 5.0}
+    idle: dict[str, float | str] = {"kib_per_connection": 5.0, "rss_mib": 80.0, "value": 5.0}
     results = {
         "idle": _result(
             "idle",
