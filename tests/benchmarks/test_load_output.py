@@ -38,10 +38,11 @@ def test_h2load_summary() -> None:
 def test_h2load_failures_and_http1_fallback_are_problems() -> None:
     output = H2LOAD.replace("Application protocol: h2c", "Application protocol: http/1.1")
     output = output.replace("59570 succeeded, 0 failed", "59000 succeeded, 570 failed")
+    output = output.replace("0 4xx, 0 5xx", "0 4xx, 570 5xx")
     problems = parse_h2load_output(output).problems
     assert "570 failed" in problems
     assert "not HTTP/2" in problems
-    assert "non-2xx" in problems
+    assert "570 non-2xx responses" in problems
 
 
 def test_h2load_without_a_summary() -> None:
