@@ -15,21 +15,17 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Protocol
 
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+from uvicorn.protocols.http.response_head import error_messages
 
 if TYPE_CHECKING:
     import logging
 
-    from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
+    from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
     from uvicorn.protocols.http.access_log import ConnectionAccessLog
 
 __all__ = ["CycleOwner", "RequestResponseCycle", "ResponseWriter", "WriteFlow"]
 
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
-_INTERNAL_ERROR_HEADERS = [
-    (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", b"21"),
-    (b"connection", b"close"),
-]
 
 
 class ResponseWriter(Protocol):
@@ -226,8 +222,9 @@ class RequestResponseCycle:
         if self.disconnected or self.writer.is_closing():
             return
         self.keep_alive = False
-        await self.send({"type": "http.response.start", "status": 500, "headers": _INTERNAL_ERROR_HEADERS})
-        await self.send({"type": "http.response.body", "body": b"Internal Server Error"})
+        start, body = error_messages(500, "Internal Server Error")
+        await self.send(start)
+        await self.send(body)
 
     # ------------------------------------------------------------ ASGI receive
 

@@ -12,36 +12,20 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.response_head import (
-    BodyFraming,
-    ResponseHead,
-    has_no_body,
-    serialize_default_headers,
-)
+from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialized_defaults
+from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 from uvicorn.protocols.http.streamed_writes import StreamedWrites
 
 if TYPE_CHECKING:
+    from uvicorn.protocols.contract import ProtocolServerState
     from uvicorn.protocols.http.connection import HTTPConnection
     from uvicorn.protocols.http.cycle import RequestResponseCycle
-    from uvicorn.server import ServerState
 
 __all__ = ["HTTP11Writer"]
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Bodies at least this large are written apart from the head rather than copied onto it.
 _COPY_LIMIT = 16384
-
-# The server-wide headers change once a second (the date); serialise them once per change.
-_default_headers_source: list[tuple[bytes, bytes]] | None = None
-_default_headers_bytes = b""
-
-
-def _serialized_defaults(headers: list[tuple[bytes, bytes]]) -> bytes:
-    global _default_headers_source, _default_headers_bytes
-    if headers is not _default_headers_source:
-        _default_headers_bytes = serialize_default_headers(headers)
-        _default_headers_source = headers
-    return _default_headers_bytes
 
 
 class HTTP11Writer:
@@ -52,7 +36,9 @@ class HTTP11Writer:
     accepts_trailers = False
     accepts_early_hints = False
 
-    def __init__(self, conn: HTTPConnection, transport: asyncio.Transport, server_state: ServerState) -> None:
+    def __init__(
+        self, conn: HTTPConnection, transport: asyncio.Transport, server_state: ProtocolServerState
+    ) -> None:
         self._conn = conn
         self._transport = transport
         self._server_state = server_state
@@ -64,9 +50,9 @@ class HTTP11Writer:
     def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
         defaults = self._server_state.default_headers
         head = self._head = ResponseHead(
-            status, headers, _serialized_defaults(defaults), defaults, cycle.keep_alive
+            status, headers, serialized_defaults(defaults), defaults, cycle.keep_alive
         )
-        self._with_body = cycle.scope["method"] != "HEAD" and not has_no_body(head.status)
+        self._with_body = cycle.scope["method"] != "HEAD" and head.status not in NO_CONTENT_STATUSES
         self._framing = None
         self._writes = None
 

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uvicorn.protocols.utils import is_ssl
 
 if TYPE_CHECKING:
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
 __all__ = ["HTTP2_PREFACE", "VersionNegotiator"]
 
@@ -33,13 +32,11 @@ class VersionNegotiator(asyncio.Protocol):
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if not config.loaded:
-            config.load()
         self.config = config
         self.server_state = server_state
         self.app_state = app_state
@@ -58,7 +55,7 @@ class VersionNegotiator(asyncio.Protocol):
             return
         self.connections.add(self)
         # A connection that never says which protocol it speaks is closed, as an idle one would be.
-        timeout = min(self.config.timeout_keep_alive, getattr(self.config, "timeout_request_head", 10.0))
+        timeout = min(self.config.timeout_keep_alive, self.config.timeout_request_head)
         self.timeout_task = self.loop.call_later(timeout, self.transport.close)
 
     def data_received(self, data: bytes) -> None:

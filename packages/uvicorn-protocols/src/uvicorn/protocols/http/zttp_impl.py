@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 import zttp
 
 from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.request_head import INVALID_REQUEST
-
-if TYPE_CHECKING:
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
 
 __all__ = ["ZttpProtocol"]
 
@@ -37,17 +33,12 @@ class ZttpProtocol(HTTPConnection):
 
     alpn_protocols: ClassVar[list[str] | None] = None
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Made with the connection, so the constructor stays the one every protocol shares.
         self.parser = zttp.Connection(zttp.SERVER)
         self._awaiting_head = True  # the next bytes start a request head
         self._line_done = False  # the request line of the head being received is complete
+        super().connection_made(transport)
 
     def _mid_head(self) -> bool:
         return self._awaiting_head and self._head_bytes > 0

@@ -39,9 +39,8 @@ from uvicorn.protocols.http2.stream import HTTP2Stream
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGI3Application
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+    from uvicorn.protocols.asgi_types import ASGI3Application
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
 __all__ = ["HTTP2Connection"]
 
@@ -56,13 +55,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if not config.loaded:
-            config.load()
         self.config = config
         self.app: ASGI3Application = config.loaded_app
         self.loop = _loop or asyncio.get_event_loop()
@@ -80,7 +77,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.tasks = server_state.tasks
         self._context = contextvars.Context() if config.reset_contextvars else contextvars.copy_context()
         self.limits = HTTP2Limits.from_config(config)
-        chosen = type(self).engine_class or engine_class(getattr(config, "http2_engine", "auto"))
+        chosen = type(self).engine_class or engine_class(config.http2_engine)
         self.engine: Engine = chosen(self, self.limits.local_settings())
         self.guard = FrameGuard(self.limits)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http2.engine import LocalSettings
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.contract import ProtocolConfig
 
 __all__ = ["COUNTING_WINDOW", "MAX_HEADER_BLOCK_FRAMES", "HTTP2Limits"]
 
@@ -29,19 +32,16 @@ class HTTP2Limits:
     max_request_line: int = 8190
 
     @classmethod
-    def from_config(cls, config: Any) -> HTTP2Limits:
-        """The limits ``config`` asks for (options a caller's config lacks keep their defaults)."""
-        default = cls()
+    def from_config(cls, config: ProtocolConfig) -> HTTP2Limits:
+        """The limits ``config`` asks for."""
         return cls(
-            max_concurrent_streams=getattr(
-                config, "http2_max_concurrent_streams", default.max_concurrent_streams
-            ),
-            header_table_size=getattr(config, "http2_header_table_size", default.header_table_size),
-            max_resets=getattr(config, "http2_max_resets", default.max_resets),
-            max_control_frames=getattr(config, "http2_max_control_frames", default.max_control_frames),
-            max_header_list_size=getattr(config, "limit_request_head_size", default.max_header_list_size),
-            max_header_fields=getattr(config, "limit_request_fields", default.max_header_fields),
-            max_request_line=getattr(config, "limit_request_line", default.max_request_line),
+            max_concurrent_streams=config.http2_max_concurrent_streams,
+            header_table_size=config.http2_header_table_size,
+            max_resets=config.http2_max_resets,
+            max_control_frames=config.http2_max_control_frames,
+            max_header_list_size=config.limit_request_head_size,
+            max_header_fields=config.limit_request_fields,
+            max_request_line=config.limit_request_line,
         )
 
     def local_settings(self, enable_connect_protocol: bool = False) -> LocalSettings:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.response_head import check_status, has_no_body
+from uvicorn.protocols.http.response_head import check_status
+from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 from uvicorn.protocols.http2.engine import INTERNAL_ERROR
 from uvicorn.protocols.http2.response import response_fields, trailer_fields
 
@@ -95,7 +96,7 @@ class HTTP2Stream:
     def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
         self._status = check_status(status)
         self._fields, self._length_left = response_fields(headers, self.conn.server_state.default_headers)
-        self._with_body = cycle.scope["method"] != "HEAD" and not has_no_body(status)
+        self._with_body = cycle.scope["method"] != "HEAD" and status not in NO_CONTENT_STATUSES
 
     def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
         if self.reset:

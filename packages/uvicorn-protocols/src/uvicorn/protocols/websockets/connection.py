@@ -28,8 +28,7 @@ from uvicorn.protocols.websockets.handshake import (
 )
 
 if TYPE_CHECKING:
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
 __all__ = ["AWAITING_REQUEST", "CLOSED", "CLOSING", "DENYING", "HANDSHAKE", "OPEN", "WebSocketConnection"]
 
@@ -44,7 +43,10 @@ class WebSocketConnection(asyncio.Protocol):
     """Transport handling shared by every WebSocket implementation."""
 
     def __init__(
-        self, config: Config, server_state: ServerState, loop: asyncio.AbstractEventLoop | None
+        self,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
+        loop: asyncio.AbstractEventLoop | None,
     ) -> None:
         self.config = config
         self.loop = loop or asyncio.get_event_loop()
@@ -199,7 +201,7 @@ class WebSocketConnection(asyncio.Protocol):
         self.logger.warning(
             "%sInvalid WebSocket handshake (%d): %s", self._log_prefix(), error.status, error.message
         )
-        self._end_with(error.response())
+        self._end_with(error.response(self.server_state.default_headers))
 
     def _take_early_bytes(self) -> bytes:
         """What arrived between the request and the accept; reading goes on normally after."""

@@ -21,7 +21,7 @@ from uvicorn.protocols.http.request_head import HeadProblem, decode_path, split_
 from uvicorn.protocols.http.response_head import error_response
 
 if TYPE_CHECKING:
-    from uvicorn._types import WebSocketScope
+    from uvicorn.protocols.asgi_types import WebSocketScope
 
 __all__ = [
     "MAX_HEAD_SIZE",
@@ -53,9 +53,9 @@ class HandshakeError(Exception):
         self.message = message
         self.headers = headers
 
-    def response(self) -> bytes:
-        """The complete response to write before closing the connection."""
-        return rejection(self.status, self.message, self.headers)
+    def response(self, default_headers: list[tuple[bytes, bytes]] | None = None) -> bytes:
+        """The complete response to write before closing the connection, after the server's headers."""
+        return rejection(self.status, self.message, self.headers, default_headers)
 
 
 @dataclass

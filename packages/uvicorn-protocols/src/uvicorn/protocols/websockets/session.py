@@ -31,13 +31,11 @@ from uvicorn.protocols.websockets.keepalive import Keepalive
 from uvicorn.protocols.websockets.message_queue import MessageQueue
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, WebSocketScope
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+    from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, WebSocketScope
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
 __all__ = ["WebSocketSession"]
 
-_INTERNAL_ERROR = rejection(500, "Internal Server Error")
 _FORBIDDEN_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
@@ -46,13 +44,11 @@ class WebSocketSession(WebSocketConnection):
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if not config.loaded:
-            config.load()
         super().__init__(config, server_state, _loop)
         self.app: ASGI3Application = config.loaded_app
         self.root_path = config.root_path
@@ -98,7 +94,7 @@ class WebSocketSession(WebSocketConnection):
         elif state == CLOSING:
             self._finish()  # our close frame is out; stop waiting for the reply
         elif self._can_still_answer_500():
-            self._end_with(_INTERNAL_ERROR)
+            self._end_with(self._internal_error())
         else:
             self._finish()
 
@@ -131,12 +127,12 @@ class WebSocketSession(WebSocketConnection):
         except BaseException as exc:
             self.logger.error("Exception in ASGI application\n", exc_info=exc)
             if self._can_still_answer_500():
-                self._end_with(_INTERNAL_ERROR)
+                self._end_with(self._internal_error())
         else:
             if self._state in (HANDSHAKE, DENYING):
                 self.logger.error("ASGI callable returned without completing handshake.")
                 if self._can_still_answer_500():
-                    self._end_with(_INTERNAL_ERROR)
+                    self._end_with(self._internal_error())
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
         if self._state != CLOSING and not self._draining:
@@ -144,6 +140,9 @@ class WebSocketSession(WebSocketConnection):
             # client sees 1006). After one, the peer's reply or the timer ends it, and
             # after a protocol error the peer's end of the stream or the timer.
             self._finish()
+
+    def _internal_error(self) -> bytes:
+        return rejection(500, "Internal Server Error", default_headers=self.server_state.default_headers)
 
     def _can_still_answer_500(self) -> bool:
         """True while the client has been sent nothing at all."""

@@ -12,13 +12,13 @@ and writes frames with the same Sans-I/O frame layer as ``websockets-sansio``.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import TYPE_CHECKING
 
 from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
+from uvicorn.protocols.contract import UvicornDeprecationWarning
 from uvicorn.protocols.websockets.handshake import HandshakeRequest
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -30,24 +30,14 @@ with warnings.catch_warnings():
 if TYPE_CHECKING:
     from websockets.extensions.base import ServerExtensionFactory
 
-    from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
-
-
-def _deprecation_warning() -> type[Warning]:
-    # Warn with uvicorn-core's UvicornDeprecationWarning (a UserWarning, so users see
-    # it) without importing core: whoever built the Config has loaded it already.
-    config_module = sys.modules.get("uvicorn.config")
-    category = getattr(config_module, "UvicornDeprecationWarning", None)
-    if isinstance(category, type) and issubclass(category, Warning):
-        return category
-    return DeprecationWarning
+    from uvicorn.protocols.asgi_types import ASGIReceiveEvent, ASGISendEvent
 
 
 warnings.warn(
     "The `websockets` implementation is deprecated, and `--ws websockets` will point at the "
     "`websockets-sansio` implementation in a future release. "
     "Use `--ws websockets-sansio` or `--ws auto` to switch now.",
-    _deprecation_warning(),
+    UvicornDeprecationWarning,
     stacklevel=2,
 )
 
