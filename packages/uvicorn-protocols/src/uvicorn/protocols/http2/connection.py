@@ -23,6 +23,7 @@ from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem
+from uvicorn.protocols.http.response_head import error_messages
 from uvicorn.protocols.http2.engine import (
     ENHANCE_YOUR_CALM,
     NO_ERROR,
@@ -35,6 +36,7 @@ from uvicorn.protocols.http2.engine import (
 from uvicorn.protocols.http2.frame_guard import FrameGuard
 from uvicorn.protocols.http2.limits import HTTP2Limits
 from uvicorn.protocols.http2.request import read_request
+from uvicorn.protocols.http2.response import response_fields
 from uvicorn.protocols.http2.stream import HTTP2Stream
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
@@ -356,14 +358,10 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     def _refuse(self, stream_id: int, status: int, message: str) -> None:
         """Answer a request the server refuses before the app sees it (the stream, not the connection)."""
         self.logger.warning("Invalid HTTP request received (%d): %s", status, message)
-        body = message.encode("utf-8")
-        headers = [
-            *self.server_state.default_headers,
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", b"%d" % len(body)),
-        ]
+        start, body = error_messages(status, message)
+        headers, _ = response_fields(start["headers"], self.server_state.default_headers)
         self.engine.send_response(stream_id, status, headers, False)
-        self.engine.send_data(stream_id, body, True)
+        self.engine.send_data(stream_id, body["body"], True)
         self.write_soon()
 
     def _fail(self, error_code: int, reason: str) -> None:

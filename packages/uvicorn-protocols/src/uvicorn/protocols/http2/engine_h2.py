@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import h2.config
 import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+from h2.config import H2Configuration
 
 from uvicorn.protocols.http2.engine import NO_ERROR, PROTOCOL_ERROR, ProtocolFailure, advertise
 from uvicorn.protocols.http2.fields import malformed
@@ -72,7 +72,7 @@ class H2Engine:
 
     def __init__(self, events: EngineEvents, settings: LocalSettings) -> None:
         self._events = events
-        config = h2.config.H2Configuration(
+        config = H2Configuration(
             client_side=False,
             header_encoding=None,
             validate_outbound_headers=False,  # checked by the shared response-head rules
