@@ -195,15 +195,14 @@ class RequestResponseCycle:
             logger.error("Exception in ASGI application\n", exc_info=exc)
             if not self.response_started:
                 await self.send_500_response()
-            elif not self.response_complete:
-                self.writer.abort()
+            else:
+                self.writer.abort()  # HTTP/1.1 closes the connection; HTTP/2 resets an unfinished stream
         else:
             if not self.response_complete:
                 self.writer.flush()
             if result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
-                if not self.response_complete:
-                    self.writer.abort()
+                self.writer.abort()
             elif self.response_complete:
                 pass
             elif self.disconnected or self._client_done:
