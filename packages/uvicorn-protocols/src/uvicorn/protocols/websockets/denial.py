@@ -2,10 +2,10 @@
 
 It is framed like an HTTP response from the HTTP protocols, with their head
 writer. When the app states the framing itself (``content-length``, or
-``transfer-encoding: chunked``) the head goes out at once. Otherwise it waits for
-the first body message: a body sent in one message gets a ``content-length``, a
-body in several messages is chunked, and a failure before the first body still
-leaves room for a 500. The connection always closes afterwards.
+``transfer-encoding: chunked``) the head goes out at once. Otherwise the body is
+chunked (as wsproto frames it upstream), and the head waits for the first body
+message, so a failure before it still leaves room for a 500. The connection
+always closes afterwards.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, seri
 
 __all__ = ["DenialResponse"]
 
-_LAST_CHUNK = b"0\r\n\r\n"
+_BODILESS = (204, 304)  # RFC 9110 6.4.1: these responses never have content
 
 
 class DenialResponse:
@@ -59,7 +59,7 @@ class DenialResponse:
         head = self._head
         if head is not None:
             self._head = None
-            data = head.finish(True, None if more_body else body, True)
+            data = head.finish(head.status not in _BODILESS, None, True)
             self._framing = BodyFraming(head)
         else:
             data = b""

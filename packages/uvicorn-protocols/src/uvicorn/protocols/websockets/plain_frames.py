@@ -29,9 +29,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PlainFrameReader", "binary_frame", "text_frame", "unmask", "xor_unmask"]
+if TYPE_CHECKING:
+    from uvicorn.protocols.websockets.codec import CodecEvents, FrameCodec
+    from uvicorn.protocols.websockets.handshake import HandshakeRequest
+
+__all__ = ["PlainFrameReader", "PlainFrames", "binary_frame", "text_frame", "unmask", "xor_unmask"]
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82  # FIN set, no reserved bit, opcode 1 or 2
 _CONTINUATION, _TEXT, _BINARY = 0x0, 0x1, 0x2
@@ -132,13 +136,16 @@ class PlainFrameReader:
         self._library_owed = 0  # bytes still due to the library for a frame it has started
         self._in_fragments = False  # the library is inside a fragmented message
 
-    def feed(self, data: bytes, take: bool) -> None:
-        """Read ``data``; plain frames are taken only if ``take`` (the session is OPEN)."""
+    def feed(self, data: bytes, take: bool) -> bool:
+        """Read ``data``; plain frames are taken only if ``take`` (the session is OPEN).
+
+        False once the library reads no more frames.
+        """
         if self._pending:
             self._pending.append(data)
             self._pending_size += len(data)
             if self._pending_size < self._needed:
-                return  # still incomplete: its pieces are joined once, when it is whole
+                return True  # still incomplete: its pieces are joined once, when it is whole
             data = b"".join(self._pending)
             self._pending = []
         position, end = 0, len(data)
@@ -147,14 +154,14 @@ class PlainFrameReader:
                 stop = min(end, position + self._library_owed)
                 self._library_owed -= stop - position
                 if not self._library(data[position:stop] if position or stop < end else data):
-                    return
+                    return False
                 position = stop
                 continue
 
             available = end - position
             if available < 2:
                 self._keep(data, position, 2)
-                return
+                return True
             first, second = data[position], data[position + 1]
             code = second & 0x7F
             start = position + (6 if second & _MASKED else 2)  # past the header and the mask
@@ -169,7 +176,7 @@ class PlainFrameReader:
                     length = int.from_bytes(data[position + 2 : position + 10], "big")
             if start > end:
                 self._keep(data, position, start - position)
-                return
+                return True
             stop = start + length
 
             if (
@@ -183,7 +190,7 @@ class PlainFrameReader:
             ):
                 if stop > end:
                     self._keep(data, position, stop - position)
-                    return
+                    return True
                 payload = self._unmask(memoryview(data)[start:stop], data[start - 4 : start])
                 if first == _FIN_BINARY:
                     self._deliver({"type": "websocket.receive", "bytes": payload})
@@ -193,7 +200,7 @@ class PlainFrameReader:
                     except UnicodeDecodeError:
                         # Not plain after all: the library fails the connection in its own words.
                         if not self._library(data[position:stop]):
-                            return
+                            return False
                     else:
                         self._deliver({"type": "websocket.receive", "text": text})
                 position = stop
@@ -205,8 +212,9 @@ class PlainFrameReader:
             stop = min(stop, end)
             self._library_owed = start + length - stop
             if not self._library(data[position:stop] if position or stop < end else data):
-                return
+                return False
             position = stop
+        return True
 
     def _keep(self, data: bytes, position: int, needed: int) -> None:
         """Hold an incomplete frame from ``position`` until ``needed`` bytes of it are in."""
@@ -214,3 +222,41 @@ class PlainFrameReader:
         self._pending = [memoryview(data)[position:] if position else data]
         self._pending_size = len(data) - position
         self._needed = needed
+
+
+class PlainFrames:
+    """The fast path as a codec: wraps a library codec on a connection without extensions.
+
+    Plain messages are read by :class:`PlainFrameReader` and written by
+    :func:`text_frame` / :func:`binary_frame`; everything else (control frames,
+    fragments, errors, our close and pings) is the library's.
+    """
+
+    __slots__ = ("_events", "_library", "_reader", "log")
+
+    def __init__(self, library: FrameCodec, max_size: int, events: CodecEvents) -> None:
+        self.log = library.log
+        self._library = library
+        self._events = events
+        self._reader = PlainFrameReader(max_size, unmask, events.deliver, library.receive)
+
+    def negotiate(self, request: HandshakeRequest) -> list[tuple[bytes, bytes]]:
+        return self._library.negotiate(request)
+
+    def start(self, events: CodecEvents) -> FrameCodec:
+        return self
+
+    def receive(self, data: bytes) -> bool:
+        return self._reader.feed(data, self._events.taking_messages())
+
+    def encode_text(self, text: str) -> bytes:
+        return text_frame(text)
+
+    def encode_bytes(self, data: bytes) -> bytes:
+        return binary_frame(data)
+
+    def encode_close(self, code: int, reason: str) -> bytes:
+        return self._library.encode_close(code, reason)
+
+    def encode_ping(self, payload: bytes) -> bytes:
+        return self._library.encode_ping(payload)
