@@ -20,6 +20,8 @@ before the event that caused them is reported.
 
 from __future__ import annotations
 
+import http
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,8 +40,28 @@ class LibraryLog:
     """
 
     open: bool = False
-    rejected: bool = False
+    rejects: bool = False
     closed: bool = False
+
+    def rejected(self, logger: logging.Logger, status: int) -> None:
+        """The handshake was answered with ``status`` instead of a WebSocket."""
+        if self.rejects:
+            logger.info("connection rejected (%d %s)", status, _phrase(status))
+
+    def refused(self, logger: logging.Logger, status: int, unparseable: bool) -> None:
+        """The request was refused before any app ran."""
+        if not unparseable:
+            self.rejected(logger, status)
+        elif self.rejects and status != 400:
+            # websockets answers a request it cannot read only for its limits, as "sent".
+            logger.info("HTTP response sent (%d %s)", status, _phrase(status))
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class CodecEvents(Protocol):

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import http
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 from uvicorn.protocols.websockets.close_codes import check_close
+from uvicorn.protocols.websockets.flow import SessionFlow
 from uvicorn.protocols.websockets.handshake import HandshakeError, HandshakeRequest, checked_headers
 from uvicorn.protocols.websockets.keepalive import Keepalive
 from uvicorn.protocols.websockets.message_queue import MessageQueue
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["WebSocketSession"]
 
 TRACE_LOG_LEVEL = 5
-#: Bytes held between the request and the accept before reading pauses.
-MAX_EARLY_BYTES = 65536
 
 _S = SessionState
 _OPEN, _CLOSING, _SERVER_CLOSING, _HANDSHAKE, _DENYING = (
@@ -53,13 +51,6 @@ _OPEN, _CLOSING, _SERVER_CLOSING, _HANDSHAKE, _DENYING = (
     _S.DENYING,
 )
 _READING_FRAMES = frozenset((_S.OPEN, _S.CLOSING, _S.SERVER_CLOSING))
-
-
-def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 class WebSocketSession:
@@ -88,7 +79,8 @@ class WebSocketSession:
         self._server_state = server_state  # its default_headers list is replaced every second
         self._fresh_context: bool = config.reset_contextvars
 
-        self.messages = MessageQueue(config.ws_max_queue, self._update_reading)
+        self.messages = MessageQueue(config.ws_max_queue, self._reading_changed)
+        self.flow = SessionFlow(carrier, self._app_behind)
         self.messages.put({"type": "websocket.connect"})
         self.keepalive = Keepalive(
             loop, config.ws_ping_interval, config.ws_ping_timeout, self._send_ping, self._keepalive_timed_out
@@ -98,12 +90,6 @@ class WebSocketSession:
 
         self._accept_headers: list[tuple[bytes, bytes]] = []  # the library's, for the accepting response
         self._denial_status = 0
-        self._early = b""  # bytes that arrive between the request and the accept
-        # Reading pauses while the app is behind, while writing is paused, or while too
-        # much arrived before the accept; see _update_reading().
-        self._read_paused = self._write_paused = self._early_full = False
-        self._writable = asyncio.Event()
-        self._writable.set()
         #: The callables the app is given (a carrier may hand its own, bound to itself).
         self.app_receive: Callable[[], Awaitable[ASGIReceiveEvent]] = self.receive
         self.app_send: Callable[[ASGISendEvent], Awaitable[None]] = self.send
@@ -140,13 +126,7 @@ class WebSocketSession:
         self.logger.warning(
             "%sInvalid WebSocket handshake (%d): %s", self.carrier.log_prefix(), error.status, error.message
         )
-        if self.codec.log.rejected:
-            # The websockets library's own lines: a request it could not parse at all
-            # gets "HTTP response sent" for its limits and no line for the rest.
-            if not error.unparseable:
-                self._log_rejected(error.status)
-            elif error.status != 400:
-                self.logger.info("HTTP response sent (%d %s)", error.status, _phrase(error.status))
+        self.codec.log.refused(self.logger, error.status, error.unparseable)
         self.carrier.send_error(error.status, error.message, error.headers)
         self._end()
 
@@ -156,29 +136,21 @@ class WebSocketSession:
         if state in _READING_FRAMES:
             self.codec.receive(data)
         elif state is _HANDSHAKE or state is _DENYING:
-            # A client must wait for the 101 before sending frames; hold them, bounded.
-            self._early += data
-            if len(self._early) > MAX_EARLY_BYTES and not self._early_full:
-                self._early_full = True
-                self._update_reading()
+            self.flow.hold_early(data)
         elif state is not _S.FAILING and not self.carrier.is_closing():
             self.carrier.close()  # e.g. a pong that crossed our close: nothing more to read
 
     def pause_writing(self) -> None:
-        self._write_paused = True
-        self._writable.clear()
-        self._update_reading()  # a peer that does not read must not make us queue pongs for it
+        self.flow.pause_writing()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
-        self._writable.set()
-        self._update_reading()
+        self.flow.resume_writing()
 
     def connection_lost(self) -> None:
         """The carrier is gone: tell the app (1006 unless a close frame said otherwise)."""
         self.state = advance(self.state, Event.CONNECTION_LOST)
         self._stop_timers()
-        self._writable.set()  # asyncio never resumes writing on a lost transport: wake senders
+        self.flow.lost()
         self.messages.put_disconnect(1006, None)
         if self.codec.log.closed:
             self.logger.info("connection closed")
@@ -265,8 +237,7 @@ class WebSocketSession:
         return state is _HANDSHAKE or (state is _DENYING and not self.carrier.response_started)
 
     def _answer_500(self) -> None:
-        if self.codec.log.rejected:
-            self._log_rejected(500)
+        self.codec.log.rejected(self.logger, 500)
         self.carrier.send_error(500, "Internal Server Error")
         self._end()
 
@@ -278,8 +249,9 @@ class WebSocketSession:
     # ------------------------------------------------------------ ASGI send
 
     async def send(self, message: ASGISendEvent) -> None:
-        if self._write_paused:
-            await self._writable.wait()
+        flow = self.flow
+        if flow.write_paused:
+            await flow.writable.wait()
         message_type = message["type"]
         state = self.state
         if state is _OPEN:
@@ -345,10 +317,7 @@ class WebSocketSession:
         if self.codec.log.open:
             self.logger.info("connection open")
         self.keepalive.start()
-        early, self._early = self._early, b""
-        if self._early_full:
-            self._early_full = False
-            self._update_reading()
+        early = self.flow.take_early()
         if early:
             self.codec.receive(early)
 
@@ -356,8 +325,7 @@ class WebSocketSession:
         self._log_answer("403")
         self.messages.put_disconnect(1006, None)
         self.state = advance(self.state, Event.APP_REFUSED)
-        if self.codec.log.rejected:
-            self._log_rejected(403)
+        self.codec.log.rejected(self.logger, 403)
         self.carrier.send_error(403, "")
         self._end()
 
@@ -374,8 +342,7 @@ class WebSocketSession:
         if not more_body:
             self.messages.put_disconnect(1006, None)
             self.state = advance(self.state, Event.DENIAL_SENT)
-            if self.codec.log.rejected:
-                self._log_rejected(self._denial_status)
+            self.codec.log.rejected(self.logger, self._denial_status)
             self._end()
 
     def _log_answer(self, answer: str) -> None:
@@ -383,9 +350,6 @@ class WebSocketSession:
         self.logger.info(
             '%s - "WebSocket %s" %s', get_client_addr(scope), get_path_with_query_string(scope), answer
         )
-
-    def _log_rejected(self, status: int) -> None:
-        self.logger.info("connection rejected (%d %s)", status, _phrase(status))
 
     # ------------------------------------------------------------ closing
 
@@ -419,15 +383,11 @@ class WebSocketSession:
 
     # ------------------------------------------------------------ flow control
 
-    def _update_reading(self) -> None:
-        paused = self.messages.full or self._write_paused or self._early_full
-        if paused == self._read_paused or self.carrier.is_closing():
-            return
-        self._read_paused = paused
-        if paused:
-            self.carrier.pause_reading()
-        else:
-            self.carrier.resume_reading()
+    def _app_behind(self) -> bool:
+        return self.messages.full
+
+    def _reading_changed(self) -> None:
+        self.flow.update()
 
     # ------------------------------------------------------------ keepalive
 

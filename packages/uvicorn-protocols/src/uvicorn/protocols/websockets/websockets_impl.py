@@ -47,7 +47,7 @@ __all__ = ["WebSocketProtocol"]
 
 # The legacy server logs "connection open", "connection rejected (...)" and, when its
 # handler ends, "connection closed" for every connection.
-_LOG = LibraryLog(open=True, rejected=True, closed=True)
+_LOG = LibraryLog(open=True, rejects=True, closed=True)
 
 
 class WebSocketProtocol(WebSocketOverHTTP1):

@@ -21,7 +21,7 @@ __all__ = ["WebSocketsSansIOProtocol"]
 
 # websockets' ServerProtocol logs "connection open" and "connection rejected (...)" to the
 # logger upstream gives it (uvicorn.error); it never logs "connection closed" there.
-_LOG = LibraryLog(open=True, rejected=True, closed=False)
+_LOG = LibraryLog(open=True, rejects=True, closed=False)
 
 
 class WebSocketsSansIOProtocol(WebSocketOverHTTP1):
