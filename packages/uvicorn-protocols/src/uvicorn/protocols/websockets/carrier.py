@@ -15,7 +15,6 @@ refusal / denial     an HTTP/1.1 response, then close        HEADERS (+ DATA), E
 ``write``            ``transport.write``                     DATA frames on the stream
 reading flow         ``pause_reading``/``resume_reading``    stop/resume granting WINDOW_UPDATE
 ``close``            close the TCP connection                END_STREAM (or RST_STREAM)
-``half_close``       ``write_eof`` where the transport can   END_STREAM, keep reading until the peer's
 ==================== ====================================== =======================================
 
 A carrier drives its session through five calls:
@@ -85,9 +84,6 @@ class Carrier(Protocol):
 
     def close(self) -> None:
         """End the WebSocket now (what was written still goes out)."""
-
-    def half_close(self) -> bool:
-        """End our direction and keep reading until the peer ends its own; False if impossible."""
 
     def log_prefix(self) -> str:
         """``"host:port - "`` of the client for log lines, or ``""``."""

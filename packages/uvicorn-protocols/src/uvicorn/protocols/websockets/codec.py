@@ -85,6 +85,9 @@ class CodecEvents(Protocol):
     def taking_messages(self) -> bool:
         """True while messages are delivered to the app (False once a close is under way)."""
 
+    def close_frame_after_failure(self) -> None:
+        """The peer's close frame arrived after the library stopped reading (a protocol error)."""
+
 
 class FrameCodec(Protocol):
     """One library's handshake negotiation and frames, for one connection."""

@@ -203,14 +203,6 @@ class WebSocketOverHTTP1(asyncio.Protocol):
     def close(self) -> None:
         self.transport.close()
 
-    def half_close(self) -> bool:
-        transport = self.transport
-        can_write_eof = getattr(transport, "can_write_eof", None)
-        if transport.is_closing() or can_write_eof is None or not can_write_eof():
-            return False
-        transport.write_eof()
-        return True
-
     def log_prefix(self) -> str:
         return "%s:%d - " % self.client if self.client else ""
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["PlainFrameReader", "PlainFrames", "binary_frame", "text_frame", "unmask", "xor_unmask"]
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82  # FIN set, no reserved bit, opcode 1 or 2
-_CONTINUATION, _TEXT, _BINARY = 0x0, 0x1, 0x2
+_CONTINUATION, _TEXT, _BINARY, _CLOSE = 0x0, 0x1, 0x2, 0x8
 _MASKED = 0x80
 
 #: The payload of a frame (a view into the bytes received) and its 4-byte masking key.
@@ -110,12 +110,16 @@ class PlainFrameReader:
     """Splits the bytes of one connection into plain messages and frames for the library.
 
     ``deliver`` gets an ASGI ``websocket.receive`` event for each plain frame.
-    ``library`` gets the bytes of every other frame; it returns False once the
-    connection reads no more frames (closed or failed), which ends :meth:`feed`.
+    ``library`` gets the bytes of every other frame; it returns False once it
+    reads no more frames (closed or failed). From then on frames are only
+    skipped, until a close frame is complete: ``closed`` is called and
+    :meth:`feed` ends. So after a protocol error the server finds the client's
+    reply to its close frame (RFC 6455 7.1.1), even behind the rest of an
+    oversized message.
     """
 
-    __slots__ = ("_deliver", "_in_fragments", "_library", "_library_owed", "_max_size", "_needed", "_pending",
-                 "_pending_size", "_unmask")  # fmt: skip
+    __slots__ = ("_closed", "_deliver", "_discarding", "_in_fragments", "_library", "_library_owed",
+                 "_max_size", "_needed", "_pending", "_pending_size", "_unmask")  # fmt: skip
 
     def __init__(
         self,
@@ -123,8 +127,11 @@ class PlainFrameReader:
         unmask: Unmask,
         deliver: Callable[[dict[str, Any]], None],
         library: Callable[[bytes], bool],
+        closed: Callable[[], None] = lambda: None,
     ) -> None:
         self._max_size = max_size
+        self._closed = closed
+        self._discarding = False  # the library reads no more: skip to a close frame
         self._unmask = unmask
         self._deliver = deliver
         self._library = library
@@ -139,7 +146,7 @@ class PlainFrameReader:
     def feed(self, data: bytes, take: bool) -> bool:
         """Read ``data``; plain frames are taken only if ``take`` (the session is OPEN).
 
-        False once the library reads no more frames.
+        False once a close frame was found after the library stopped.
         """
         if self._pending:
             self._pending.append(data)
@@ -153,8 +160,10 @@ class PlainFrameReader:
             if self._library_owed:
                 stop = min(end, position + self._library_owed)
                 self._library_owed -= stop - position
-                if not self._library(data[position:stop] if position or stop < end else data):
-                    return False
+                if not self._discarding and not self._library(
+                    data[position:stop] if position or stop < end else data
+                ):
+                    self._discarding = True
                 position = stop
                 continue
 
@@ -179,8 +188,20 @@ class PlainFrameReader:
                 return True
             stop = start + length
 
+            if self._discarding:
+                if first & 0x0F == _CLOSE:
+                    if stop > end:
+                        self._keep(data, position, stop - position)
+                        return True
+                    self._closed()
+                    return False
+                self._library_owed = stop - min(stop, end)
+                position = min(stop, end)
+                continue
+
             if (
                 take
+                and not self._discarding
                 and first in (_FIN_BINARY, _FIN_TEXT)
                 and second & _MASKED
                 and not self._in_fragments
@@ -199,8 +220,7 @@ class PlainFrameReader:
                         text = payload.decode()
                     except UnicodeDecodeError:
                         # Not plain after all: the library fails the connection in its own words.
-                        if not self._library(data[position:stop]):
-                            return False
+                        self._discarding = not self._library(data[position:stop])
                     else:
                         self._deliver({"type": "websocket.receive", "text": text})
                 position = stop
@@ -212,7 +232,7 @@ class PlainFrameReader:
             stop = min(stop, end)
             self._library_owed = start + length - stop
             if not self._library(data[position:stop] if position or stop < end else data):
-                return False
+                self._discarding = True
             position = stop
         return True
 
@@ -225,20 +245,28 @@ class PlainFrameReader:
 
 
 class PlainFrames:
-    """The fast path as a codec: wraps a library codec on a connection without extensions.
+    """A library codec behind a :class:`PlainFrameReader`: every connection reads through one.
 
-    Plain messages are read by :class:`PlainFrameReader` and written by
-    :func:`text_frame` / :func:`binary_frame`; everything else (control frames,
-    fragments, errors, our close and pings) is the library's.
+    With ``plain`` (no extension agreed) plain messages are read by the reader and
+    written by :func:`text_frame` / :func:`binary_frame`; everything else (control
+    frames, fragments, errors, our close and pings) is the library's. Without it
+    (permessage-deflate) every frame is the library's, and the reader only keeps
+    track of frame boundaries, so that after a protocol error it can find the
+    client's close frame for any connection.
     """
 
-    __slots__ = ("_events", "_library", "_reader", "log")
+    __slots__ = ("_events", "_library", "_plain", "_reader", "encode_bytes", "encode_text", "log")
 
-    def __init__(self, library: FrameCodec, max_size: int, events: CodecEvents) -> None:
+    def __init__(self, library: FrameCodec, max_size: int, events: CodecEvents, plain: bool) -> None:
         self.log = library.log
         self._library = library
         self._events = events
-        self._reader = PlainFrameReader(max_size, unmask, events.deliver, library.receive)
+        self._reader = PlainFrameReader(
+            max_size, unmask, events.deliver, library.receive, events.close_frame_after_failure
+        )
+        self.encode_text: Callable[[str], bytes] = text_frame if plain else library.encode_text
+        self.encode_bytes: Callable[[bytes], bytes] = binary_frame if plain else library.encode_bytes
+        self._plain = plain
 
     def negotiate(self, request: HandshakeRequest) -> list[tuple[bytes, bytes]]:
         return self._library.negotiate(request)
@@ -247,13 +275,7 @@ class PlainFrames:
         return self
 
     def receive(self, data: bytes) -> bool:
-        return self._reader.feed(data, self._events.taking_messages())
-
-    def encode_text(self, text: str) -> bytes:
-        return text_frame(text)
-
-    def encode_bytes(self, data: bytes) -> bytes:
-        return binary_frame(data)
+        return self._reader.feed(data, self._plain and self._events.taking_messages())
 
     def encode_close(self, code: int, reason: str) -> bytes:
         return self._library.encode_close(code, reason)

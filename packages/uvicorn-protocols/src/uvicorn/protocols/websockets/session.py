@@ -50,7 +50,7 @@ _OPEN, _CLOSING, _SERVER_CLOSING, _HANDSHAKE, _DENYING = (
     _S.HANDSHAKE,
     _S.DENYING,
 )
-_READING_FRAMES = frozenset((_S.OPEN, _S.CLOSING, _S.SERVER_CLOSING))
+_READING_FRAMES = frozenset((_S.OPEN, _S.CLOSING, _S.SERVER_CLOSING, _S.FAILING))
 
 
 class WebSocketSession:
@@ -137,7 +137,7 @@ class WebSocketSession:
             self.codec.receive(data)
         elif state is _HANDSHAKE or state is _DENYING:
             self.flow.hold_early(data)
-        elif state is not _S.FAILING and not self.carrier.is_closing():
+        elif not self.carrier.is_closing():
             self.carrier.close()  # e.g. a pong that crossed our close: nothing more to read
 
     def pause_writing(self) -> None:
@@ -190,14 +190,18 @@ class WebSocketSession:
         self.logger.warning("%sWebSocket connection failed (%d): %s", self.carrier.log_prefix(), code, reason)
         self.messages.put_disconnect(code, reason)
         self.state = advance(self.state, Event.PROTOCOL_ERROR)
-        self._stop_timers()
-        # Closing a socket with unread bytes makes the kernel reset the connection, which
-        # can destroy the close frame before the client reads it (RFC 6455 7.1.7): end our
-        # side, discard what still comes until the peer ends too, or the timer.
-        if self.carrier.half_close():
-            self.close_timer = self.loop.call_later(self.close_timeout, self._end)
-        else:
-            self._end()  # e.g. TLS, which cannot half-close
+        self.keepalive.stop()
+        self.messages.stop_counting()  # reading must go on (even if it was paused) to find the reply
+        # Closing at once would leave the peer's unread bytes in our socket, and the kernel
+        # would answer them with a reset that can destroy our close frame before the peer
+        # reads it. So, as in a normal closing handshake, skip what still comes until the
+        # peer's close frame (RFC 6455 7.1.1), its end of stream, or the timer.
+        self.close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
+
+    def close_frame_after_failure(self) -> None:
+        if self.state is _S.FAILING:
+            self.state = advance(self.state, Event.PEER_CLOSED)
+            self._finish()
 
     def reply(self, data: bytes) -> None:
         if data and not self.carrier.is_closing():

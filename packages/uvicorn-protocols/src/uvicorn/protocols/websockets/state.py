@@ -12,8 +12,8 @@ the session, not something a peer or an app can cause, so it raises.
     HANDSHAKE --app_refused (403)--> REJECTED
     OPEN --app_closed--> CLOSING              (the app's close frame is out)
     OPEN --server_closed--> SERVER_CLOSING    (shutdown's 1012 is out)
-    OPEN --protocol_error--> FAILING          (our close frame is out; reading the rest until EOF)
-    OPEN / CLOSING / SERVER_CLOSING --peer_closed--> CLOSED
+    OPEN --protocol_error--> FAILING          (our close frame is out; skipping frames to the peer's close)
+    OPEN / CLOSING / SERVER_CLOSING / FAILING --peer_closed--> CLOSED
     any --ended / connection_lost--> CLOSED   (a response ended it, a timer, or the transport is gone)
 
 What the session does in each state:
@@ -27,7 +27,7 @@ DENYING        held, then dropped                                  denial body
 OPEN           frames: messages for the app                        send, close
 CLOSING        frames: waiting for the close reply                 ``RuntimeError`` (app closed)
 SERVER_CLOSING frames: waiting for the close reply                 ``ClientDisconnected``
-FAILING        discarded until the peer ends the stream            ``ClientDisconnected``
+FAILING        skipped until the peer's close frame                ``ClientDisconnected``
 REJECTED       discarded                                           ``RuntimeError`` (app answered)
 CLOSED         discarded                                           ``ClientDisconnected``
 ============== =================================================== ================================
@@ -80,6 +80,7 @@ TRANSITIONS: dict[tuple[SessionState, Event], SessionState] = {
     (_S.OPEN, _E.PEER_CLOSED): _S.CLOSED,
     (_S.CLOSING, _E.PEER_CLOSED): _S.CLOSED,
     (_S.SERVER_CLOSING, _E.PEER_CLOSED): _S.CLOSED,
+    (_S.FAILING, _E.PEER_CLOSED): _S.CLOSED,
     (_S.OPEN, _E.PROTOCOL_ERROR): _S.FAILING,
     # A protocol error while our close waits for its reply: nothing more to say, just end.
     (_S.CLOSING, _E.PROTOCOL_ERROR): _S.CLOSED,

@@ -95,10 +95,8 @@ class WebSocketsCodec:
 
     def start(self, events: CodecEvents) -> FrameCodec:
         self._events = events
-        if self.conn.extensions:
-            return self
         # Without extensions, plain messages skip the library both ways (see plain_frames).
-        return PlainFrames(self, self.max_size, events)
+        return PlainFrames(self, self.max_size, events, plain=not self.conn.extensions)
 
     # ------------------------------------------------------------ frames in
 

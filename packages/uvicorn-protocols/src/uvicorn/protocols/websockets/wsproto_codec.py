@@ -73,11 +73,9 @@ class WsprotoCodec:
     def start(self, events: CodecEvents) -> FrameCodec:
         self._events = events
         self.conn = Connection(ConnectionType.SERVER, extensions=self._extensions)
-        if self._extensions:
-            return self
         # wsproto unmasks and frames every message through several copies and
-        # objects of its own; plain messages skip it both ways (see plain_frames).
-        return PlainFrames(self, self.max_size, events)
+        # objects of its own; without extensions plain messages skip it both ways.
+        return PlainFrames(self, self.max_size, events, plain=not self._extensions)
 
     # ------------------------------------------------------------ frames in
 
