@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uvicorn.protocols.websockets.codec import FrameCodec, LibraryLog
 from uvicorn.protocols.websockets.http1 import WebSocketOverHTTP1
@@ -22,7 +22,6 @@ from uvicorn.protocols.websockets.websockets_codec import WebSocketsCodec, legac
 if TYPE_CHECKING:
     from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
     from uvicorn.config import Config
-    from uvicorn.server import ServerState
 
 
 def _deprecation_warning() -> type[Warning]:
@@ -53,17 +52,10 @@ _LOG = LibraryLog(open=True, rejects=True, closed=True)
 class WebSocketProtocol(WebSocketOverHTTP1):
     """The ``--ws websockets`` implementation: the websockets codec with the legacy settings."""
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
         # The app gets these two, bound to this protocol, as upstream's legacy class gives them.
-        self.session.app_receive = self.asgi_receive
-        self.session.app_send = self.asgi_send
+        self.session.app_receive, self.session.app_send = self.asgi_receive, self.asgi_send
 
     @staticmethod
     def make_codec(config: Config) -> FrameCodec:
