@@ -133,7 +133,7 @@ class WebSocketSession:
     def receive_data(self, data: bytes) -> None:
         """Bytes of the WebSocket stream (everything after the request)."""
         state = self.state
-        if state in _READING_FRAMES:
+        if state is _OPEN or state in _READING_FRAMES:  # the first test is the hot path
             self.codec.receive(data)
         elif state is _HANDSHAKE or state is _DENYING:
             self.flow.hold_early(data)
