@@ -79,8 +79,8 @@ class WebSocketSession:
         self._server_state = server_state  # its default_headers list is replaced every second
         self._fresh_context: bool = config.reset_contextvars
 
-        self.messages = MessageQueue(config.ws_max_queue, self._reading_changed)
-        self.flow = SessionFlow(carrier, self._app_behind)
+        self.flow = SessionFlow(carrier, lambda: self.messages.full)
+        self.messages = MessageQueue(config.ws_max_queue, self.flow.update)
         self.messages.put({"type": "websocket.connect"})
         self.keepalive = Keepalive(
             loop, config.ws_ping_interval, config.ws_ping_timeout, self._send_ping, self._keepalive_timed_out
@@ -196,7 +196,7 @@ class WebSocketSession:
         # would answer them with a reset that can destroy our close frame before the peer
         # reads it. So, as in a normal closing handshake, skip what still comes until the
         # peer's close frame (RFC 6455 7.1.1), its end of stream, or the timer.
-        self.close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
+        self.close_timer = self.loop.call_later(self.close_timeout, self._end)
 
     def close_frame_after_failure(self) -> None:
         if self.state is _S.FAILING:
@@ -363,11 +363,7 @@ class WebSocketSession:
         self.state = advance(self.state, event)
         self.keepalive.stop()
         self.messages.stop_counting()  # the reply must be read even if the app stopped reading
-        self.close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
-
-    def _close_timed_out(self) -> None:
-        self.close_timer = None
-        self._end()
+        self.close_timer = self.loop.call_later(self.close_timeout, self._end)
 
     def _end(self) -> None:
         """The server ends the connection (a response, a timer, the app returned)."""
@@ -384,14 +380,6 @@ class WebSocketSession:
             self.close_timer.cancel()
             self.close_timer = None
         self.keepalive.stop()
-
-    # ------------------------------------------------------------ flow control
-
-    def _app_behind(self) -> bool:
-        return self.messages.full
-
-    def _reading_changed(self) -> None:
-        self.flow.update()
 
     # ------------------------------------------------------------ keepalive
 
