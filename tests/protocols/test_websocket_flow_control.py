@@ -19,11 +19,8 @@ from tests.protocols.test_websocket_support import (
     frame,
     instrumented,
     raw_websocket,
-    ws,
 )
 from tests.serving import RunningServer, serve
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 MESSAGES = 64
 MESSAGE = 16384  # 64 x 16 KiB: far more than the server may queue with ws_max_queue=4

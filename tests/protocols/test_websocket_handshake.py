@@ -22,11 +22,8 @@ from tests.protocols.test_websocket_support import (
     frame,
     handshake_request,
     raw_websocket,
-    ws,
 )
 from tests.serving import serve
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 KEY = ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 BASE = [("Host", "example.org"), ("Upgrade", "websocket"), ("Connection", "Upgrade")]
@@ -64,6 +61,8 @@ async def test_bad_handshakes_are_refused(
     assert response.status == status
     assert response.body.decode().startswith(message)
     assert response.header("connection") == "close"
+    assert response.header("server") == "uvicorn"  # the server's default headers, as on every response
+    assert response.header("date") is not None
     if status == 426 or message.startswith("Missing Sec-WebSocket-Version"):
         assert response.header("sec-websocket-version") == "13"
     assert app.scope is None  # the app never saw it
@@ -118,6 +117,8 @@ async def test_app_failing_before_accept_gets_500(
         response = client.response
     assert response.status == 500
     assert response.body == b"Internal Server Error"
+    assert response.header("server") == "uvicorn"
+    assert response.header("date") is not None
     assert any(log in r.getMessage() for r in caplog.records)
 
 

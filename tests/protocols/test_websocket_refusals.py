@@ -23,11 +23,8 @@ from tests.protocols.test_websocket_support import (
     handshake_request,
     instrumented,
     raw_websocket,
-    ws,
 )
 from tests.serving import RunningServer, serve
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 BASE_HEADERS = [
     ("Host", "example.org"),

@@ -22,8 +22,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from tests.serving import RunningServer
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
@@ -45,12 +43,6 @@ IMPLEMENTATIONS: dict[str, type[Any]] = {
 }
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
-
-
-@pytest.fixture(params=list(IMPLEMENTATIONS))
-def ws(request: pytest.FixtureRequest) -> type[Any]:
-    """The WebSocket implementation under test (a class, so no import warning fires mid-test)."""
-    return IMPLEMENTATIONS[str(request.param)]
 
 
 def instrumented(base: type[Any], events: dict[str, asyncio.Event]) -> type[Any]:

@@ -34,9 +34,8 @@ from uvicorn.protocols.utils import (
 )
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGI3Application, HTTPScope
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+    from uvicorn.protocols.asgi_types import ASGI3Application, HTTPScope
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
 TRACE_LOG_LEVEL = 5
 NO_WEBSOCKET_LIBRARY = (
@@ -94,13 +93,11 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if not config.loaded:
-            config.load()
         self.config = config
         self.app: ASGI3Application = config.loaded_app
         self.loop = _loop or asyncio.get_event_loop()
@@ -326,7 +323,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        response = error_response(status, message)
+        response = error_response(status, message, default_headers=self.server_state.default_headers)
         cycle = self.cycle
         if cycle is not None and cycle is self._reading and not cycle.response_complete:
             # The bad bytes are the body of the request in flight: it can never be completed.

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialize_default_headers
+from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 
 __all__ = ["DenialResponse"]
-
-_BODILESS = (204, 304)  # RFC 9110 6.4.1: these responses never have content
 
 
 class DenialResponse:
@@ -59,7 +58,7 @@ class DenialResponse:
         head = self._head
         if head is not None:
             self._head = None
-            data = head.finish(head.status not in _BODILESS, None, True)
+            data = head.finish(head.status not in NO_CONTENT_STATUSES, None, True)
             self._framing = BodyFraming(head)
         else:
             data = b""

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from uvicorn.protocols.http.request_head import HeadProblem, decode_path, split_target
-from uvicorn.protocols.http.response_head import _BAD_VALUE, _TOKEN
+from uvicorn.protocols.http.rules import CONTROL_CHARACTER, TOKEN, comma_list
 
 if TYPE_CHECKING:
-    from uvicorn._types import WebSocketScope
+    from uvicorn.protocols.asgi_types import WebSocketScope
 
 __all__ = [
     "MAX_HEAD_SIZE",
@@ -182,15 +182,15 @@ class _Fields:
             if name == b"host":
                 self.hosts += 1
             elif name == b"connection":
-                self.connection_upgrade = self.connection_upgrade or b"upgrade" in _tokens(value)
+                self.connection_upgrade = self.connection_upgrade or b"upgrade" in comma_list(value)
             elif name == b"upgrade":
-                self.upgrade_websocket = self.upgrade_websocket or b"websocket" in _tokens(value)
+                self.upgrade_websocket = self.upgrade_websocket or b"websocket" in comma_list(value)
             elif name == b"sec-websocket-key":
                 self.keys.append(value)
             elif name == b"sec-websocket-version":
                 self.versions.append(value)
             elif name == b"sec-websocket-protocol":
-                self.subprotocols += [t.decode("latin-1") for t in _tokens(value, lower=False) if t]
+                self.subprotocols += [t.decode("latin-1") for t in comma_list(value, lower=False) if t]
             elif name == b"sec-websocket-extensions":
                 self.extension_offers.append(value)
             elif name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
@@ -229,7 +229,7 @@ def read_request(head: bytes) -> HandshakeRequest:
     if len(lines[0]) + 2 > MAX_LINE_LENGTH:
         raise HandshakeError(414, f"{_UNPARSEABLE[:-1]}: request line too long.", unparseable=True)
     parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2][:5] != b"HTTP/" or _TOKEN.fullmatch(parts[0]) is None:
+    if len(parts) != 3 or parts[2][:5] != b"HTTP/" or TOKEN.fullmatch(parts[0]) is None:
         raise HandshakeError(400, _UNPARSEABLE, unparseable=True)
     method, target, version = parts
     headers: list[tuple[bytes, bytes]] = []
@@ -238,16 +238,10 @@ def read_request(head: bytes) -> HandshakeRequest:
             raise HandshakeError(431, f"{_UNPARSEABLE[:-1]}: header line too long.", unparseable=True)
         name, colon, value = line.partition(b":")
         value = value.strip(b" \t")
-        if not colon or _TOKEN.fullmatch(name) is None or _BAD_VALUE.search(value) is not None:
+        if not colon or TOKEN.fullmatch(name) is None or CONTROL_CHARACTER.search(value) is not None:
             raise HandshakeError(400, _UNPARSEABLE, unparseable=True)
         headers.append((name.lower(), value))
     return check_http1_request(method.decode("ascii"), target, version[5:].decode("latin-1"), headers)
-
-
-def _tokens(value: bytes, lower: bool = True) -> list[bytes]:
-    if lower:
-        value = value.lower()
-    return [token.strip(b" \t") for token in value.split(b",")]
 
 
 def _valid_key(key: bytes) -> bool:
@@ -263,9 +257,9 @@ def checked_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes,
     for name, value in headers:
         if not isinstance(name, bytes) or not isinstance(value, bytes):
             raise RuntimeError(f"WebSocket accept headers must be pairs of bytes, got {(name, value)!r}.")
-        if _TOKEN.fullmatch(name) is None:
+        if TOKEN.fullmatch(name) is None:
             raise RuntimeError(f"Invalid WebSocket accept header name {name!r}: names must be HTTP tokens.")
-        if _BAD_VALUE.search(value) is not None:
+        if CONTROL_CHARACTER.search(value) is not None:
             raise RuntimeError(
                 f"Invalid value for WebSocket accept header {name!r}: {value!r} holds a control character."
             )

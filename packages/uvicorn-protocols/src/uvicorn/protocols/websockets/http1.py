@@ -36,9 +36,8 @@ from uvicorn.protocols.websockets.handshake import (
 from uvicorn.protocols.websockets.session import TRACE_LOG_LEVEL, WebSocketSession
 
 if TYPE_CHECKING:
-    from uvicorn.config import Config
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
     from uvicorn.protocols.websockets.codec import FrameCodec
-    from uvicorn.server import ServerState
 
 __all__ = ["WebSocketOverHTTP1"]
 
@@ -53,13 +52,11 @@ class WebSocketOverHTTP1(asyncio.Protocol):
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if not config.loaded:
-            config.load()
         self.config = config
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
@@ -171,9 +168,7 @@ class WebSocketOverHTTP1(asyncio.Protocol):
 
     def send_error(self, status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
         if not self.transport.is_closing():
-            self.transport.write(
-                error_response(status, message, [*headers, *self.server_state.default_headers])
-            )
+            self.transport.write(error_response(status, message, headers, self.server_state.default_headers))
 
     def start_response(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
         denial = self._denial = DenialResponse(status, headers, self.server_state.default_headers)

@@ -32,11 +32,10 @@ from uvicorn.protocols.websockets.message_queue import MessageQueue
 from uvicorn.protocols.websockets.state import Event, SessionState, advance
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, WebSocketScope
-    from uvicorn.config import Config
+    from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, WebSocketScope
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
     from uvicorn.protocols.websockets.carrier import Carrier
     from uvicorn.protocols.websockets.codec import FrameCodec
-    from uvicorn.server import ServerState
 
 __all__ = ["WebSocketSession"]
 
@@ -58,8 +57,8 @@ class WebSocketSession:
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         loop: asyncio.AbstractEventLoop,
         carrier: Carrier,

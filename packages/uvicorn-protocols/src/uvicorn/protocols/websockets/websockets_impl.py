@@ -11,34 +11,24 @@ permessage-deflate settings, and its log lines (``connection closed`` too).
 from __future__ import annotations
 
 import asyncio
-import sys
 import warnings
 from typing import TYPE_CHECKING
 
+from uvicorn.protocols.contract import UvicornDeprecationWarning
 from uvicorn.protocols.websockets.codec import FrameCodec, LibraryLog
 from uvicorn.protocols.websockets.http1 import WebSocketOverHTTP1
 from uvicorn.protocols.websockets.websockets_codec import WebSocketsCodec, legacy_deflate
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
-    from uvicorn.config import Config
-
-
-def _deprecation_warning() -> type[Warning]:
-    # Warn with uvicorn-core's UvicornDeprecationWarning (a UserWarning, so users see
-    # it) without importing core: whoever built the Config has loaded it already.
-    config_module = sys.modules.get("uvicorn.config")
-    category = getattr(config_module, "UvicornDeprecationWarning", None)
-    if isinstance(category, type) and issubclass(category, Warning):
-        return category
-    return DeprecationWarning
+    from uvicorn.protocols.asgi_types import ASGIReceiveEvent, ASGISendEvent
+    from uvicorn.protocols.contract import ProtocolConfig
 
 
 warnings.warn(
     "The `websockets` implementation is deprecated, and `--ws websockets` will point at the "
     "`websockets-sansio` implementation in a future release. "
     "Use `--ws websockets-sansio` or `--ws auto` to switch now.",
-    _deprecation_warning(),
+    UvicornDeprecationWarning,
     stacklevel=2,
 )
 
@@ -58,7 +48,7 @@ class WebSocketProtocol(WebSocketOverHTTP1):
         self.session.app_receive, self.session.app_send = self.asgi_receive, self.asgi_send
 
     @staticmethod
-    def make_codec(config: Config) -> FrameCodec:
+    def make_codec(config: ProtocolConfig) -> FrameCodec:
         deflate = legacy_deflate if config.ws_per_message_deflate else None
         return WebSocketsCodec(config.ws_max_size, deflate, _LOG)
 

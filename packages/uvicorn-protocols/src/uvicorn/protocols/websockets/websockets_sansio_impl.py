@@ -15,7 +15,7 @@ from uvicorn.protocols.websockets.http1 import WebSocketOverHTTP1
 from uvicorn.protocols.websockets.websockets_codec import WebSocketsCodec, sansio_deflate
 
 if TYPE_CHECKING:
-    from uvicorn.config import Config
+    from uvicorn.protocols.contract import ProtocolConfig
 
 __all__ = ["WebSocketsSansIOProtocol"]
 
@@ -28,6 +28,6 @@ class WebSocketsSansIOProtocol(WebSocketOverHTTP1):
     """A WebSocket connection whose frames are read and written by ``websockets.server.ServerProtocol``."""
 
     @staticmethod
-    def make_codec(config: Config) -> FrameCodec:
+    def make_codec(config: ProtocolConfig) -> FrameCodec:
         deflate = sansio_deflate if config.ws_per_message_deflate else None
         return WebSocketsCodec(config.ws_max_size, deflate, _LOG)

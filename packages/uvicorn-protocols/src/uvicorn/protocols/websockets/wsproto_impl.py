@@ -15,7 +15,7 @@ from uvicorn.protocols.websockets.http1 import WebSocketOverHTTP1
 from uvicorn.protocols.websockets.wsproto_codec import WsprotoCodec
 
 if TYPE_CHECKING:
-    from uvicorn.config import Config
+    from uvicorn.protocols.contract import ProtocolConfig
 
 __all__ = ["WSProtocol"]
 
@@ -24,5 +24,5 @@ class WSProtocol(WebSocketOverHTTP1):
     """A WebSocket connection whose frames are read and written by ``wsproto``."""
 
     @staticmethod
-    def make_codec(config: Config) -> FrameCodec:
+    def make_codec(config: ProtocolConfig) -> FrameCodec:
         return WsprotoCodec(config.ws_max_size, config.ws_per_message_deflate)
