@@ -28,6 +28,7 @@ from uvicorn.protocols.http.request_head import (
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
+from uvicorn.protocols.http.upgrade import UpgradeRequest, hand_over
 from uvicorn.protocols.utils import (
     get_local_addr,
     get_remote_addr,
@@ -62,7 +63,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "_raw_root_path",
         "_reading",
         "_scope_template",
-        "_upgrade_head",
+        "_upgrade_request",
         "_upgrade_trailing",
         "access_lines",
         "access_log",
@@ -146,8 +147,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # A list, not a deque: an empty deque costs 760 bytes per idle connection, and the
         # queue stays short (reading pauses as soon as a request waits here).
         self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
-        self._upgrade_head: bytes | None = None  # request head to hand to the WebSocket protocol
-        self._h2c: H2cRequest | None = None  # or the request to serve as HTTP/2 stream 1
+        # The parsed upgrade request to hand to the WebSocket protocol: method, target, version, headers.
+        self._upgrade_request: UpgradeRequest | None = None
+        self._h2c: H2cRequest | None = None  # or, for "Upgrade: h2c", the request of HTTP/2 stream 1
         self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
         self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
@@ -279,12 +281,12 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
         if facts.upgrade is not None and facts.upgrade_token:
             if facts.upgrade == b"websocket" and self.ws_protocol_class is not None:
-                self._upgrade_head = self._rebuild_head(method, target, headers)
+                self._upgrade_request = (method, target, http_version, headers)
                 return
             if facts.upgrade == b"h2c" and self.h2c_class is not None:
                 self._h2c = h2c_request(method, target, headers)
                 if self._h2c is not None:
-                    self._upgrade_head = b""
+                    self._upgrade_request = (method, target, http_version, headers)
                     return
                 # An h2c upgrade with a body stays on HTTP/1.1 (RFC 7540 3.2 allows it): no warning.
             else:
@@ -441,37 +443,28 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self._head_timer = None
 
     def _switch_protocol(self) -> None:
-        self.connections.discard(self)
-        self._cancel_timers()
         if self._h2c is not None:
             assert self.h2c_class is not None
+            self.connections.discard(self)
+            self._cancel_timers()
             if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
                 self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to HTTP/2 (h2c)", self._log_prefix())
             switch_to_h2c(self, self.h2c_class, self._h2c, self._upgrade_trailing or b"")
-            self._h2c = self._upgrade_head = self._upgrade_trailing = None
+            self._h2c = self._upgrade_request = self._upgrade_trailing = None
             return
         self._switch_to_websocket()
 
     def _switch_to_websocket(self) -> None:
-        assert self.ws_protocol_class is not None and self._upgrade_head is not None
+        assert self.ws_protocol_class is not None and self._upgrade_request is not None
+        self.connections.discard(self)
+        self._cancel_timers()
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", self._log_prefix())
         self.flow.resume_reading()
-        protocol = self.ws_protocol_class(  # type: ignore[call-arg]
-            config=self.config, server_state=self.server_state, app_state=self.app_state
-        )
-        protocol.connection_made(self.transport)
-        protocol.data_received(self._upgrade_head + (self._upgrade_trailing or b""))
-        self.transport.set_protocol(protocol)
-        self._upgrade_head = self._upgrade_trailing = None
-
-    @staticmethod
-    def _rebuild_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-        lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
-        for name, value in headers:
-            lines += (name, b": ", value, b"\r\n")
-        lines.append(b"\r\n")
-        return b"".join(lines)
+        request, trailing = self._upgrade_request, self._upgrade_trailing or b""
+        self._upgrade_request = self._upgrade_trailing = None
+        arguments = {"config": self.config, "server_state": self.server_state, "app_state": self.app_state}
+        hand_over(self.ws_protocol_class, self.transport, arguments, request, trailing)
 
     def _log_prefix(self) -> str:
         return "%s:%d - " % self.client if self.client else ""

@@ -91,7 +91,7 @@ class H11Protocol(HTTPConnection):
                     event.http_version.decode("ascii"),  # type: ignore[union-attr]
                     headers,
                 )
-                if self._upgrade_head is not None and not self.stopped_reading():
+                if self._upgrade_request is not None and not self.stopped_reading():
                     self.handoff_upgrade(conn.trailing_data[0])
                     return
             elif event_type is h11.Data:

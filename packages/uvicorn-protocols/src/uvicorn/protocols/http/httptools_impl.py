@@ -50,7 +50,7 @@ class HttpToolsProtocol(HTTPConnection):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             rest = data[exc.args[0] :]
-            if self._upgrade_head is not None:
+            if self._upgrade_request is not None:
                 self.handoff_upgrade(rest)
             else:
                 # An Upgrade we do not act on (h2c, ...): stay on HTTP/1.1 with a new parser.
@@ -110,7 +110,7 @@ class HttpToolsProtocol(HTTPConnection):
         )
         if self.stopped_reading():
             raise _StopParsing
-        if parser.should_upgrade() and self._upgrade_head is None:
+        if parser.should_upgrade() and self._upgrade_request is None:
             self._unparsed_body = _content_length(self._headers)
 
     def on_body(self, body: bytes) -> None:

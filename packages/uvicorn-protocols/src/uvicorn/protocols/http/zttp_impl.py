@@ -68,7 +68,7 @@ class ZttpProtocol(HTTPConnection):
                         event.http_version.decode("ascii"),  # type: ignore[union-attr]
                         headers,
                     )
-                    if self._upgrade_head is not None and not self.stopped_reading():
+                    if self._upgrade_request is not None and not self.stopped_reading():
                         self.handoff_upgrade(_after_head(data, event))  # type: ignore[arg-type]
                         return
                     if event.end_stream:  # type: ignore[union-attr]
