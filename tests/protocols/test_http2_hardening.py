@@ -205,18 +205,15 @@ async def test_content_length_must_match_the_data(engine: str, sent: bytes) -> N
     assert not any(message.get("more_body") is False for message in seen if message["type"] == "http.request")
 
 
-async def test_extended_connect_is_not_offered(engine: str) -> None:
-    """WebSockets over HTTP/2 (RFC 8441) are not served yet: not advertised, and refused."""
+async def test_extended_connect_for_another_protocol_is_refused(engine: str) -> None:
+    """Only ``:protocol websocket`` is served (RFC 8441); anything else is malformed here."""
     app = Recorder()
-    async with serve(app, **options(engine)) as running:
-        async with H2Client.connect(running) as client:
-            assert (await client.settings()).get(8, 0) == 0  # SETTINGS_ENABLE_CONNECT_PROTOCOL
-        async with RawH2.connect(running) as raw:
-            websocket = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http")]
-            websocket += [(":path", "/"), (":authority", "x")]
-            await raw.send(raw.headers(1, websocket, end_stream=False))
-            reset = await raw.read_until(RST_STREAM)
-            assert reset is not None and reset.error_code == PROTOCOL_ERROR
+    async with serve(app, **options(engine)) as running, RawH2.connect(running) as raw:
+        tunnel = [(":method", "CONNECT"), (":protocol", "something-else"), (":scheme", "http")]
+        tunnel += [(":path", "/"), (":authority", "x")]
+        await raw.send(raw.headers(1, tunnel, end_stream=False))
+        reset = await raw.read_until(RST_STREAM)
+        assert reset is not None and reset.error_code == PROTOCOL_ERROR
     assert app.scopes == []
 
 

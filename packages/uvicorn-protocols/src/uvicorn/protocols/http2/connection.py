@@ -1,14 +1,10 @@
 """The HTTP/2 connection: an asyncio protocol serving each stream with the shared ASGI cycle.
 
-Bytes go first to the :class:`~uvicorn.protocols.http2.frame_guard.FrameGuard`
-(floods end the connection with ENHANCE_YOUR_CALM), then to the engine, which
-calls back ``on_request``/``on_data``/``on_end``/``on_reset``. Each request
-becomes an :class:`~uvicorn.protocols.http2.stream.HTTP2Stream` (its response
-writer) and a :class:`~uvicorn.protocols.http.cycle.RequestResponseCycle` (what
-the app sees), exactly as an HTTP/1.1 request does. The connection keeps the
-limits: concurrent streams (REFUSED_STREAM past them), request-body credit that
-follows the app's reads, idle and head timeouts, and GOAWAY with a drain of the
-open streams on graceful shutdown.
+Bytes go to the ``FrameGuard`` (floods end the connection), then to the engine,
+which calls ``on_request``/``on_data``/``on_end``/``on_reset``. A request becomes
+an ``HTTP2Stream`` (its response writer) and a ``RequestResponseCycle``, as on
+HTTP/1.1; an extended CONNECT becomes a WebSocket (``websocket.py``). Kept here:
+concurrent streams, request-body credit, idle and head timeouts, GOAWAY and drain.
 """
 
 from __future__ import annotations
@@ -23,7 +19,6 @@ from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem
-from uvicorn.protocols.http.response_head import error_messages
 from uvicorn.protocols.http2.engine import (
     ENHANCE_YOUR_CALM,
     NO_ERROR,
@@ -35,9 +30,9 @@ from uvicorn.protocols.http2.engine import (
 )
 from uvicorn.protocols.http2.frame_guard import FrameGuard
 from uvicorn.protocols.http2.limits import HTTP2Limits
-from uvicorn.protocols.http2.request import read_request
-from uvicorn.protocols.http2.response import response_fields
+from uvicorn.protocols.http2.request import read_request, refusal
 from uvicorn.protocols.http2.stream import HTTP2Stream
+from uvicorn.protocols.http2.websocket import WebSocketStream, accepts_websockets, open_websocket
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
 if TYPE_CHECKING:
@@ -80,15 +75,17 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self._context = contextvars.Context() if config.reset_contextvars else contextvars.copy_context()
         self.limits = HTTP2Limits.from_config(config)
         chosen = type(self).engine_class or engine_class(config.http2_engine)
-        self.engine: Engine = chosen(self, self.limits.local_settings())
+        self.accepts_websockets = accepts_websockets(config.ws_protocol_class)
+        self.engine: Engine = chosen(self, self.limits.local_settings(self.accepts_websockets))
         self.guard = FrameGuard(self.limits)
 
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.flow: FlowControl = None  # type: ignore[assignment]
         self.client: tuple[str, int] | None = None
-        self.streams: dict[int, HTTP2Stream] = {}  # open streams, by id
+        self.streams: dict[int, HTTP2Stream] = {}  # open request streams, by id
+        self.websockets: dict[int, WebSocketStream] = {}  # open WebSocket streams (RFC 8441)
         self.waiting: set[HTTP2Stream] = set()  # streams whose send() waits for window or transport
-        self._template: dict[str, Any] = {}
+        self.scope_template: dict[str, Any] = {}  # the scope fields every stream shares
         self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
         self._last_stream_id = 0
         self._opened = 0  # streams accepted on this connection
@@ -111,7 +108,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.transport = cast("asyncio.Transport", transport)
         self.flow = FlowControl(self.transport)
         self.client = get_remote_addr(self.transport)
-        self._template = {
+        self.scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
             "http_version": "2",
@@ -193,21 +190,40 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     # ------------------------------------------------------------ engine events
 
     def on_request(
-        self, stream_id: int, method: bytes, target: bytes, headers: Any, end_stream: bool
+        self,
+        stream_id: int,
+        method: bytes,
+        target: bytes,
+        protocol: bytes | None,
+        headers: Any,
+        end_stream: bool,
     ) -> None:
-        if self._going_away or len(self.streams) >= self.limits.max_concurrent_streams:
+        open_streams = len(self.streams) + len(self.websockets)
+        if self._going_away or open_streams >= self.limits.max_concurrent_streams:
             self.engine.reset_stream(stream_id, REFUSED_STREAM)  # safe for the client to retry
             return
         self._last_stream_id = stream_id
         if not target.isascii():
             self.engine.reset_stream(stream_id, PROTOCOL_ERROR)  # RFC 9113 8.3.1: :path is ASCII
             return
+        if protocol is not None:
+            if protocol != b"websocket" or not self.accepts_websockets or end_stream:
+                self.engine.reset_stream(stream_id, PROTOCOL_ERROR)  # RFC 8441 4: not offered
+                return
+            self._idle_since = None
+            self.websockets[stream_id] = open_websocket(self, stream_id, target, headers)
+            return
         try:
             scope, facts = read_request(
-                self._template, self._raw_root_path, method, target, headers, self.limits
+                self.scope_template, self._raw_root_path, method, target, headers, self.limits
             )
         except HeadProblem as problem:
-            self._refuse(stream_id, problem.status, problem.message)
+            # Refused before the app sees it: this stream is answered, the connection goes on.
+            self.logger.warning("Invalid HTTP request received (%d): %s", problem.status, problem.message)
+            headers, body = refusal(problem, self.server_state.default_headers)
+            self.engine.send_response(stream_id, problem.status, headers, False)
+            self.engine.send_data(stream_id, body, True)
+            self.write_soon()
             return
         scope["state"] = self.app_state.copy()
         stream = HTTP2Stream(self, stream_id, facts.content_length, facts.trailers)
@@ -235,7 +251,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     def on_data(self, stream_id: int, data: bytes) -> None:
         stream = self.streams.get(stream_id)
         if stream is None or stream.reset:
-            self.engine.acknowledge(stream_id, len(data))
+            websocket = self.websockets.get(stream_id)
+            if websocket is not None:
+                websocket.receive(data)
+            else:
+                self.engine.acknowledge(stream_id, len(data))
             return
         stream.received += len(data)
         if stream.request_length is not None and stream.received > stream.request_length:
@@ -255,6 +275,9 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     def on_end(self, stream_id: int, trailers: Any) -> None:
         stream = self.streams.get(stream_id)
         if stream is None or stream.reset or stream.cycle is None or not stream.cycle.more_body:
+            websocket = self.websockets.get(stream_id)
+            if websocket is not None:
+                websocket.close()  # the client ended its side: the WebSocket is over (RFC 8441 5.3)
             return  # ended already (h2 reports the end of a head or trailers twice)
         if stream.request_length is not None and stream.received != stream.request_length:
             self.reset_stream(stream, PROTOCOL_ERROR)  # RFC 9113 8.1.1: less than content-length
@@ -266,13 +289,18 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         if stream is not None:
             self._forget(stream)
             self._after_stream()
+            return
+        websocket = self.websockets.pop(stream_id, None)
+        if websocket is not None:
+            websocket.lost()
+            self._after_stream()
 
     def on_window_update(self) -> None:
         self._window_grew = True  # woken once the engine has written what the window lets out
 
     def on_goaway(self) -> None:
         self._going_away = True
-        if not self.streams:
+        if not self.streams and not self.websockets:
             self._close()
 
     # ------------------------------------------------------------ called by cycles and streams
@@ -311,6 +339,12 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         else:
             stream.reset = True
 
+    def websocket_done(self, websocket: WebSocketStream) -> None:
+        """A WebSocket stream ended (closed or refused): its session hears the stream is gone."""
+        if self.websockets.pop(websocket.stream_id, None) is not None:
+            self.loop.call_later(0, websocket.lost)
+            self._after_stream()
+
     def write_soon(self) -> None:
         """Write what the engine has queued once this loop iteration's streams have all written."""
         if not self._write_scheduled:
@@ -323,8 +357,14 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     # ------------------------------------------------------------ server interface
 
     def shutdown(self) -> None:
-        """Graceful shutdown: GOAWAY now, then close once the open streams are answered."""
+        """Graceful shutdown: GOAWAY now, then close once the open streams are answered.
+
+        WebSockets are closed with 1012 (service restart), as on HTTP/1.1.
+        """
         self._go_away()
+        for websocket in list(self.websockets.values()):
+            if websocket.session is not None:
+                websocket.session.shutdown()
 
     def timeout_keep_alive_handler(self) -> None:
         """No stream for ``timeout_keep_alive`` seconds: say goodbye and close."""
@@ -337,11 +377,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             self._going_away = True
             self.engine.goaway(NO_ERROR, self._last_stream_id)
             self._write_now()
-        if not self.streams:
+        if not self.streams and not self.websockets:
             self._close()
 
     def _after_stream(self) -> None:
-        if self.streams:
+        if self.streams or self.websockets:
             return
         if self._going_away:
             self._close()
@@ -354,15 +394,6 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         cycle = stream.cycle
         if cycle is not None and not cycle.response_complete:
             cycle.feed_disconnect()
-
-    def _refuse(self, stream_id: int, status: int, message: str) -> None:
-        """Answer a request the server refuses before the app sees it (the stream, not the connection)."""
-        self.logger.warning("Invalid HTTP request received (%d): %s", status, message)
-        start, body = error_messages(status, message)
-        headers, _ = response_fields(start["headers"], self.server_state.default_headers)
-        self.engine.send_response(stream_id, status, headers, False)
-        self.engine.send_data(stream_id, body["body"], True)
-        self.write_soon()
 
     def _fail(self, error_code: int, reason: str) -> None:
         self.logger.warning("HTTP/2 connection closed (GOAWAY %d): %s", error_code, reason)
@@ -377,6 +408,10 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.streams.clear()
         for stream in streams:
             self._forget(stream)
+        websockets = list(self.websockets.values())
+        self.websockets.clear()
+        for websocket in websockets:
+            websocket.lost()
 
     def _write_now(self) -> None:
         self._write_scheduled = False

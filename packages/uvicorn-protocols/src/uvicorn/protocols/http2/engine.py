@@ -62,8 +62,15 @@ class EngineEvents(Protocol):
     """The calls an engine makes while it reads (the HTTP/2 connection implements them)."""
 
     def on_request(
-        self, stream_id: int, method: bytes, target: bytes, headers: Headers, end_stream: bool
-    ) -> None: ...
+        self,
+        stream_id: int,
+        method: bytes,
+        target: bytes,
+        protocol: bytes | None,
+        headers: Headers,
+        end_stream: bool,
+    ) -> None:
+        """A request head; ``protocol`` is the ``:protocol`` of an extended CONNECT (RFC 8441)."""
 
     def on_data(self, stream_id: int, data: bytes) -> None: ...
 

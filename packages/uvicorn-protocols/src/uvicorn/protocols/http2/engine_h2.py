@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = ["H2Engine"]
 
-_PSEUDO_METHOD, _PSEUDO_PATH, _PSEUDO_AUTHORITY = b":method", b":path", b":authority"
+_PSEUDO_METHOD, _PSEUDO_PATH, _PSEUDO_AUTHORITY, _PSEUDO_PROTOCOL = (
+    b":method",
+    b":path",
+    b":authority",
+    b":protocol",
+)
 
 
 class _Outbox:
@@ -38,10 +43,11 @@ class _Outbox:
         self.trailers: Headers | None = None
 
 
-def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, Headers]:
-    """``(method, target, headers)`` with ``:authority`` turned into ``host`` (h2 validated the rest)."""
+def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, bytes | None, Headers]:
+    """``(method, target, protocol, headers)`` with ``:authority`` turned into ``host``."""
     method = target = b""
     authority: bytes | None = None
+    protocol: bytes | None = None
     fields: Headers = []
     has_host = False
     for name, value in headers:
@@ -52,6 +58,8 @@ def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, He
                 target = value
             elif name == _PSEUDO_AUTHORITY:
                 authority = value
+            elif name == _PSEUDO_PROTOCOL:
+                protocol = value
         else:
             if name == b"host":
                 has_host = True
@@ -60,7 +68,7 @@ def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, He
         fields.append((b"host", authority))
     if not target and method == b"CONNECT" and authority is not None:
         target = authority
-    return method, target, fields
+    return method, target, protocol, fields
 
 
 class H2Engine:
@@ -106,7 +114,7 @@ class H2Engine:
     ) -> None:
         self._conn.initiate_upgrade_connection(settings_header)
         # RFC 9113 3.2 (RFC 7540): the upgrading request is stream 1, half-closed (remote).
-        self._events.on_request(1, method, target, headers, True)
+        self._events.on_request(1, method, target, None, headers, True)
 
     def receive(self, data: bytes) -> None:
         conn = self._conn
@@ -120,14 +128,16 @@ class H2Engine:
         for event in events:
             kind = type(event)
             if kind is h2.events.RequestReceived:
-                if malformed(event.headers) is not None:  # type: ignore[attr-defined]
+                extended_connect = self._settings.enable_connect_protocol
+                if malformed(event.headers, extended_connect) is not None:  # type: ignore[attr-defined]
                     self.reset_stream(event.stream_id, PROTOCOL_ERROR)  # type: ignore[attr-defined]
                     continue
-                method, target, headers = _request_parts(event.headers)  # type: ignore[attr-defined]
+                method, target, protocol, headers = _request_parts(event.headers)  # type: ignore[attr-defined]
                 handler.on_request(
                     event.stream_id,  # type: ignore[attr-defined]
                     method,
                     target,
+                    protocol,
                     headers,
                     event.stream_ended is not None,  # type: ignore[attr-defined]
                 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import zttp
 
-from uvicorn.protocols.http2.engine import PROTOCOL_ERROR, ProtocolFailure, advertise
+from uvicorn.protocols.http2.engine import ProtocolFailure, advertise
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http2.engine import EngineEvents, Headers, LocalSettings
@@ -69,10 +69,6 @@ class ZttpEngine:
                 event = conn.next_event()
                 kind = type(event)
                 if kind is _Request:
-                    if event.protocol is not None:  # type: ignore[union-attr]
-                        # Extended CONNECT (RFC 8441) is not advertised: such a request is malformed.
-                        conn.stream(event.stream_id).reset(PROTOCOL_ERROR)  # type: ignore[union-attr]
-                        continue
                     headers = event.headers  # type: ignore[union-attr]
                     if type(headers) is _HeaderBlock:
                         headers = headers.to_list(lowercase_names=True)
@@ -80,6 +76,7 @@ class ZttpEngine:
                         event.stream_id,  # type: ignore[union-attr]
                         event.method,  # type: ignore[union-attr]
                         event.target,  # type: ignore[union-attr]
+                        event.protocol,  # type: ignore[union-attr]
                         headers,  # type: ignore[arg-type]
                         event.end_stream,  # type: ignore[union-attr]
                     )

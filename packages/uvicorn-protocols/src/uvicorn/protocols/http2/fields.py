@@ -21,15 +21,19 @@ _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
 
 
-def malformed(fields: list[tuple[bytes, bytes]]) -> str | None:
-    """Why a request's HEADERS block is malformed, or None."""
+def malformed(fields: list[tuple[bytes, bytes]], extended_connect: bool = False) -> str | None:
+    """Why a request's HEADERS block is malformed, or None.
+
+    ``extended_connect``: the server advertised SETTINGS_ENABLE_CONNECT_PROTOCOL, so a
+    CONNECT may carry ``:protocol`` (RFC 8441 4) with ``:scheme`` and ``:path``.
+    """
     seen: set[bytes] = set()
     regular = False
     for name, value in fields:
         if name[:1] == b":":
             if regular:
                 return f"pseudo-header {name!r} after a regular field"
-            if name not in _REQUEST_PSEUDO:
+            if name not in _REQUEST_PSEUDO and not (extended_connect and name == b":protocol"):
                 return f"pseudo-header {name!r} is not a request pseudo-header"
             if name in seen:
                 return f"pseudo-header {name!r} given twice"
@@ -47,7 +51,10 @@ def malformed(fields: list[tuple[bytes, bytes]]) -> str | None:
     method = dict(fields).get(b":method")
     if method is None:
         return "no :method"
-    if method == b"CONNECT":
+    if b":protocol" in seen:
+        if method != b"CONNECT" or not {b":scheme", b":path", b":authority"} <= seen:
+            return ":protocol needs CONNECT with :scheme, :path and :authority"
+    elif method == b"CONNECT":
         if b":authority" not in seen or b":path" in seen or b":scheme" in seen:
             return "CONNECT needs :authority and neither :scheme nor :path"
     elif b":scheme" not in seen or not dict(fields).get(b":path"):

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from uvicorn.protocols.http.request_head import HeadProblem, check_limits, decode_path, split_target
+from uvicorn.protocols.http.response_head import error_messages
 from uvicorn.protocols.http2.limits import HTTP2Limits
+from uvicorn.protocols.http2.response import response_fields
 
-__all__ = ["RequestFacts", "read_request"]
+__all__ = ["RequestFacts", "read_request", "refusal"]
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -69,3 +71,10 @@ def read_request(
     scope["headers"] = headers
     scope["extensions"] = {"http.response.trailers": {}, "http.response.early_hint": {}}
     return scope, facts
+
+
+def refusal(problem: HeadProblem, default_headers: Headers) -> tuple[Headers, bytes]:
+    """The head fields and body of the answer to a refused request (the shared error response)."""
+    start, body = error_messages(problem.status, problem.message)
+    fields, _ = response_fields(start["headers"], default_headers)
+    return fields, body["body"]
