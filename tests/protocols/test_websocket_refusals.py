@@ -59,6 +59,8 @@ UNPARSEABLE = {
 async def test_unparseable_handshakes_get_the_librarys_status(
     ws: type[Any], http: str, path: str, headers: list[tuple[str, str]], status: int
 ) -> None:
+    if http == "zttp" and len(headers) > 100:
+        pytest.skip("zttp refuses a head of over 100 fields itself (431), before the WebSocket library")
     options = {"limit_request_line": 20000, "limit_request_fields": 200}  # past the HTTP limits
     async with (
         serve(never_called, ws=ws, http=http, lifespan="off", **options) as running,
