@@ -10,11 +10,14 @@ is closed; no task or connection is left behind.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import event, given
 
 from tests.protocols.fuzzing.http1 import Stream, streams
 from tests.protocols.fuzzing.http1_checks import check, serve_stream
-from tests.protocols.fuzzing.profiles import fuzz_settings
+from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
+
+pytestmark = pytest.mark.timeout(TIMEOUT)
 
 
 @fuzz_settings()

@@ -11,11 +11,14 @@ the implementations agree; no task or connection is left behind.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import event, given
 
-from tests.protocols.fuzzing.profiles import fuzz_settings
+from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
 from tests.protocols.fuzzing.websocket import Session, sessions
 from tests.protocols.fuzzing.websocket_checks import IMPLEMENTATIONS, check, serve_session
+
+pytestmark = pytest.mark.timeout(TIMEOUT)
 
 
 @fuzz_settings(weight=0.5)

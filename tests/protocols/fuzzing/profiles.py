@@ -19,7 +19,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["PROFILE", "fuzz_settings"]
+__all__ = ["PROFILE", "TIMEOUT", "fuzz_settings"]
 
 _ENVIRONMENT_VARIABLE = "UVICORN_FUZZ_PROFILE"
 
@@ -44,6 +44,10 @@ settings.register_profile("long", derandomize=False, **_COMMON)
 PROFILE = os.environ.get(_ENVIRONMENT_VARIABLE, "ci")
 if PROFILE not in _EXAMPLES:
     raise RuntimeError(f"{_ENVIRONMENT_VARIABLE}={PROFILE!r}: use one of {', '.join(_EXAMPLES)}")
+
+
+#: pytest-timeout for a fuzz test: the suite's default in CI, none for a long session (0 disables it).
+TIMEOUT = 0 if PROFILE == "long" else 120
 
 
 def fuzz_settings(weight: float = 1.0) -> settings:
