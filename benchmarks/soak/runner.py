@@ -31,7 +31,7 @@ from benchmarks.soak.report import Phase, Report
 from benchmarks.soak.server import SoakServer, raise_open_file_limit
 from benchmarks.soak.ws_clients import open_websockets
 
-__all__ = ["PROFILES", "main", "run"]
+__all__ = ["PROFILES", "main", "parse_args", "run"]
 
 PROFILES: dict[str, dict[str, int]] = {
     # Run in CI (tests/cli/test_soak.py): seconds.
@@ -211,7 +211,8 @@ def run(profile: str, counts: dict[str, int], options: list[str]) -> Report:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of ``python -m benchmarks.soak``."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.soak",
         description="Soak a real uvicorn process with many connections and a long load; watch its memory.",
@@ -222,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"instead of the profile's {name}")
     parser.add_argument("--json", help="also write the report, with every sample, as JSON to this file")
     parser.add_argument("server_options", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    arguments = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_args(argv)
     counts = dict(PROFILES[arguments.profile])
     for name in counts:
         if (value := getattr(arguments, name)) is not None:

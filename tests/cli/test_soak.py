@@ -49,4 +49,5 @@ def test_the_soak_finds_a_leak(tmp_path: Path) -> None:
     smaller = ["--idle", "50", "--requests", "2000", "--ws-idle", "20", "--messages", "200", "--churn", "20"]
     code, output, report = soak(tmp_path, *smaller, env={"SOAK_APP_LEAKS": "1"})
     assert code == 1, output
-    assert any(failure.startswith("http:") and "memory blocks after" in failure for failure in report["failures"])
+    failures = report["failures"]
+    assert any(failure.startswith("http:") and "memory blocks after" in failure for failure in failures)

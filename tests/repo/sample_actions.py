@@ -202,8 +202,8 @@ def run_parse(sample: Sample, workspace: Workspace) -> None:
     parse = getattr(importlib.import_module(module_path), function)
     for command in split_commands(sample.code):
         arguments = command.arguments
-        if command.program == "uv":  # uv run python -m benchmarks ...
-            arguments = arguments[arguments.index(module_path.split(".")[0]) + 1 :]
+        if command.program == "uv":  # uv run python -m benchmarks[.soak] ...: what follows the module
+            arguments = arguments[arguments.index("-m") + 2 :]
         try:
             parse(arguments)
         except SystemExit as exc:
