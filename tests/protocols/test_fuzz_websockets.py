@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import event, given
+from hypothesis import strategies as st
 
 from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
-from tests.protocols.fuzzing.websocket import Session, sessions
+from tests.protocols.fuzzing.websocket import FAULTS, Session, sessions
 from tests.protocols.fuzzing.websocket_checks import IMPLEMENTATIONS, check, serve_session
 
 pytestmark = pytest.mark.timeout(TIMEOUT)
@@ -25,6 +26,18 @@ pytestmark = pytest.mark.timeout(TIMEOUT)
 @given(session=sessions())
 def test_every_implementation_gives_the_rfc_answer(http: str, session: Session) -> None:
     session.note_events(event)
+    check_every_implementation(http, session)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@fuzz_settings(weight=0.05)
+@given(data=st.data())
+def test_each_fault_gets_its_close_code(http: str, fault: str, data: st.DataObject) -> None:
+    """Every fault, each tried a few times in CI (the test above draws them at random)."""
+    check_every_implementation(http, data.draw(sessions(fault_kind=fault)))
+
+
+def check_every_implementation(http: str, session: Session) -> None:
     observed = {}
     for name in IMPLEMENTATIONS:
         try:

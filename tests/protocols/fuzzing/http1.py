@@ -99,12 +99,17 @@ _BYTEWISE_LIMIT = 600
 
 
 @st.composite
-def streams(draw: st.DrawFn) -> Stream:
-    """A connection's worth of requests, split into chunks, and how the client ends it."""
+def streams(draw: st.DrawFn, broken_kind: str | None = None) -> Stream:
+    """A connection's worth of requests, split into chunks, and how the client ends it.
+
+    ``broken_kind``: always a broken request, broken that way (see ``http1_broken.KINDS``).
+    """
     rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
     count = draw(st.integers(0, 4))
     reqs = [requests(draw, rnd, last=i == count - 1) for i in range(count)]
-    broken = broken_requests(draw, rnd) if draw(st.integers(0, 2)) else None
+    broken = None
+    if broken_kind is not None or draw(st.integers(0, 2)):
+        broken = broken_requests(draw, rnd, broken_kind)
     trailing, cut = b"", None
     if broken is not None:
         if draw(st.booleans()):

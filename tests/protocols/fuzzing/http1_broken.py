@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.protocols.fuzzing.http1_requests import LIMITS, PARSERS, Request, requests
 
-__all__ = ["Broken", "broken_requests"]
+__all__ = ["KINDS", "Broken", "broken_requests"]
 
 
 @dataclass
@@ -70,10 +70,11 @@ _junk_line = st.binary(min_size=1, max_size=30).map(
 )
 
 
-def broken_requests(draw: st.DrawFn, rnd: random.Random) -> Broken:
-    """A request broken in one way the server has a documented answer for."""
+def broken_requests(draw: st.DrawFn, rnd: random.Random, kind: str | None = None) -> Broken:
+    """A request broken in one way the server has a documented answer for (``kind``: which, see KINDS)."""
     base = requests(draw, rnd, near_limits=False)  # broken by one rule only
-    kind = draw(st.sampled_from(sorted(_BREAKERS)))
+    if kind is None:
+        kind = draw(st.sampled_from(KINDS))
     return _BREAKERS[kind](draw, base)
 
 
@@ -217,3 +218,6 @@ _BREAKERS: dict[str, Callable[[st.DrawFn, Request], Broken]] = {
     "chunked-framing": _broken_chunks,
     "junk": _junk,
 }
+
+#: The ways a request is broken, by name.
+KINDS = sorted(_BREAKERS)

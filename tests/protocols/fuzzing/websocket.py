@@ -25,7 +25,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["MAX_SIZE", "Frame", "Session", "parse_server_frames", "sessions"]
+__all__ = ["FAULTS", "MAX_SIZE", "Frame", "Session", "parse_server_frames", "sessions"]
 
 #: ws_max_size for the fuzzed server: small enough to cross cheaply.
 MAX_SIZE = 200
@@ -244,8 +244,9 @@ def _valid_item(draw: st.DrawFn, rnd: random.Random, lengths: bool) -> Message |
     return _message(draw, rnd, draw(_texts if text else _binaries), text, lengths=lengths)
 
 
-def _fault(draw: st.DrawFn, rnd: random.Random) -> tuple[str, list[Frame], int]:
-    kind = draw(st.sampled_from(sorted(_FAULTS)))
+def _fault(draw: st.DrawFn, rnd: random.Random, kind: str | None) -> tuple[str, list[Frame], int]:
+    if kind is None:
+        kind = draw(st.sampled_from(FAULTS))
     frames, code = _FAULTS[kind](draw, rnd)
     return kind, frames, code
 
@@ -322,14 +323,21 @@ _FAULTS = {
 }
 
 
+#: The faults, by name.
+FAULTS = sorted(_FAULTS)
+
+
 @st.composite
-def sessions(draw: st.DrawFn) -> Session:
-    """A WebSocket session's worth of client frames, split into chunks."""
+def sessions(draw: st.DrawFn, fault_kind: str | None = None) -> Session:
+    """A WebSocket session's worth of client frames, split into chunks.
+
+    ``fault_kind``: it always ends with that fault (see FAULTS).
+    """
     rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
     lengths = draw(st.integers(0, 3)) == 0  # some lengths written in more bytes than needed
     items = [_valid_item(draw, rnd, lengths) for _ in range(draw(st.integers(0, 8)))]
-    end = draw(st.sampled_from(["fault", "fault", "close", "close", "nothing"]))
-    fault = _fault(draw, rnd) if end == "fault" else None
+    end = "fault" if fault_kind else draw(st.sampled_from(["fault", "fault", "close", "close", "nothing"]))
+    fault = _fault(draw, rnd, fault_kind) if end == "fault" else None
     close = None
     if end == "close":
         payload = b""
