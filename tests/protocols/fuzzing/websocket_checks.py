@@ -13,10 +13,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from tests.protocols.fuzzing.capture import captured_logs, errors
-from tests.protocols.fuzzing.http1_checks import DEFAULT_HEADERS, PROTOCOLS
-from tests.protocols.fuzzing.loop import FuzzLoop
-from tests.protocols.fuzzing.transport import Connection
+from tests.protocols.fuzzing.drive import Served, assert_clean, serve
+from tests.protocols.fuzzing.http1_checks import PROTOCOLS
 from tests.protocols.fuzzing.websocket import (
     BINARY,
     CLOSE,
@@ -29,7 +27,6 @@ from tests.protocols.fuzzing.websocket import (
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
-from uvicorn.server import ServerState
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the deprecated implementation warns on import
@@ -81,58 +78,23 @@ def config(parser: str, implementation: str) -> Config:
     return built
 
 
-@dataclass
-class WebSocketOutcome:
-    written: bytes
-    written_after_close: bytes
-    app_log: list[dict[str, Any]]
-    closed_by_server: bool
-    half_closed_by_server: bool
-    stalled: bool
-    loop_errors: list[dict[str, Any]]
-    logged_errors: list[str]
-    connections_left: int
-    tasks_left: int
-    loop_tasks_left: int
-
-
 def serve_session(
     parser: str, implementation: str, session: Session, chunks: list[bytes]
 ) -> WebSocketOutcome:
-    loop = FuzzLoop()
-    state = ServerState()
-    state.default_headers = DEFAULT_HEADERS
+    """Feed ``chunks`` (the session's bytes, split some way) to a fresh HTTP connection, which upgrades."""
     app_state: dict[str, Any] = {"log": []}
-    try:
-        with captured_logs() as records:
-            protocol = PROTOCOLS[parser](
-                config=config(parser, implementation), server_state=state, app_state=app_state, _loop=loop
-            )
-            connection = Connection(loop, protocol)
-            for chunk in chunks:
-                if not connection.send(chunk):
-                    break
-            if session.ending == "half-close":
-                connection.half_close()
-            loop.run_until_idle()
-            closed_by_server = connection.closing
-            connection.go_away()
-            loop.run_until_idle()
-        return WebSocketOutcome(
-            written=bytes(connection.written),
-            written_after_close=bytes(connection.written_after_close),
-            app_log=app_state["log"],
-            closed_by_server=closed_by_server,
-            half_closed_by_server=connection.eof_written,
-            stalled=connection.stalled,
-            loop_errors=loop.errors,
-            logged_errors=errors(records),
-            connections_left=len(state.connections),
-            tasks_left=len(state.tasks),
-            loop_tasks_left=len(loop.pending_tasks()),
-        )
-    finally:
-        loop.close()
+    served = serve(
+        PROTOCOLS[parser], config(parser, implementation), chunks, app_state=app_state, ending=session.ending
+    )
+    return WebSocketOutcome(served, app_state["log"])
+
+
+@dataclass
+class WebSocketOutcome:
+    """What the client saw, and what the app received (``echo_app``'s log)."""
+
+    served: Served
+    app_log: list[dict[str, Any]]
 
 
 @dataclass
@@ -147,15 +109,11 @@ class Observed:
 
 def check(session: Session, outcome: WebSocketOutcome) -> Observed:
     """Assert the properties of one served session; return what was observed."""
-    assert not outcome.loop_errors, f"exception out of a protocol callback or task: {outcome.loop_errors}"
-    assert not outcome.logged_errors, f"errors logged: {outcome.logged_errors}"
-    assert not outcome.stalled, "the server stopped reading and never resumed"
-    assert outcome.connections_left == 0, "a connection was left in server_state.connections"
-    assert outcome.tasks_left == 0, "a task was left in server_state.tasks"
-    assert outcome.loop_tasks_left == 0, "a task was left running on the loop"
-    assert not outcome.written_after_close, f"written after close(): {outcome.written_after_close!r}"
+    served = outcome.served
+    assert_clean(served)
+    assert not served.stalled, "the server stopped reading and never resumed"
 
-    output = parse_server_frames(outcome.written)
+    output = parse_server_frames(served.written)
     assert output.status == 101, output.head
     assert not output.rest, f"an incomplete frame at the end: {output.rest!r}"
     closes = [frame for frame in output.frames if frame.opcode == CLOSE]
@@ -194,7 +152,7 @@ def check(session: Session, outcome: WebSocketOutcome) -> Observed:
 
     if close_code is not None and close_code in (1002, 1007, 1009):
         # A protocol error: the server ends the stream after its close frame (RFC 6455 7.1.7).
-        assert outcome.closed_by_server or outcome.half_closed_by_server, "no end of stream after a failure"
+        assert served.closed_by_server or served.half_closed_by_server, "no end of stream after a failure"
     return observed
 
 
