@@ -2,7 +2,9 @@
 
 ``python -m benchmarks.download_load --port P --path /download --connections 64 --duration 8``
 prints one JSON object: body bytes received within the window, responses
-completed, seconds measured, errors seen.
+completed, seconds measured, errors seen, and ``all_body_bytes``: every body
+byte the server sent, the responses finished after the window included (what
+its CPU time is divided by).
 
 wrk reads in 8 KiB steps, which makes it the bottleneck for 10 MiB bodies
 (it saturates its core while the server idles). This client lets the kernel
@@ -28,6 +30,7 @@ class Tally:
 
     running: bool = False
     body_bytes: int = 0
+    all_body_bytes: int = 0
     responses: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -71,6 +74,7 @@ class DownloadClient(asyncio.BufferedProtocol):
                 return
             self._head.clear()
         self._remaining -= body
+        self._tally.all_body_bytes += body
         if self._tally.running:
             self._tally.body_bytes += body
         if self._remaining > 0:
@@ -141,6 +145,7 @@ async def measure(port: int, path: str, connections: int, duration: float) -> di
     _, pending = await asyncio.wait([client.finished for client in clients], timeout=30)
     for client in clients:
         client.close()
+    report["all_body_bytes"] = tally.all_body_bytes
     report["errors"] = tally.errors + (
         [f"{len(pending)} responses unfinished 30s after the window"] if pending else []
     )

@@ -1,14 +1,12 @@
-"""What a run needs around it: wrk, the upstream venv, and a description of the machine.
+"""What a run needs around it: the load tools, the workspace interpreter, a description of the machine.
 
-Upstream uvicorn is installed from the package index into its own venv under
-``benchmarks/.work/`` and never into the workspace. Its optional libraries are
-pinned to the versions in the workspace venv, so both servers parse with the
-same httptools, loop on the same uvloop, and frame with the same websockets.
+The peers' venvs live in ``benchmarks.venvs``; the tools here come from the
+Debian packages and are installed with apt-get when missing, the way the
+project's own setup would on a fresh machine.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -19,39 +17,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = REPO_ROOT / "benchmarks" / ".work"
-UPSTREAM_VENV = WORK_DIR / "upstream"
-UPSTREAM_VERSION = "0.54.0"
-SHARED_LIBRARIES = ("h11", "httptools", "uvloop", "websockets", "wsproto")
 
-# Where each implementation named by the ``ws`` option lives (same path in both servers).
-WS_MODULES = {
-    "websockets": "uvicorn.protocols.websockets.websockets_impl",
-    "websockets-sansio": "uvicorn.protocols.websockets.websockets_sansio_impl",
-    "wsproto": "uvicorn.protocols.websockets.wsproto_impl",
-}
-
-_PROBE = """
-import importlib.metadata, importlib.util, json, sys
-report = {"python": sys.version.split()[0], "libraries": {}, "ws": {}}
-try:
-    import uvicorn
-    report["uvicorn"] = getattr(uvicorn, "__version__", "?")
-    report["uvicorn_file"] = uvicorn.__file__
-    report["has_run"] = hasattr(uvicorn, "run")
-except Exception as exc:
-    report["error"] = f"cannot import uvicorn: {exc!r}"
-for name in %(libraries)r:
-    try:
-        report["libraries"][name] = importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        report["libraries"][name] = None
-for option, module in %(ws)r.items():
-    try:
-        report["ws"][option] = importlib.util.find_spec(module) is not None
-    except ImportError:
-        report["ws"][option] = False
-print(json.dumps(report))
-"""
+# The Debian package that provides each load tool.
+TOOL_PACKAGES = {"wrk": "wrk", "h2load": "nghttp2-client", "nghttp": "nghttp2-client"}
 
 
 class SetupError(Exception):
@@ -69,68 +37,30 @@ def workspace_python() -> Path:
     return candidate if candidate.exists() else Path(sys.executable)
 
 
-def probe(python: Path) -> dict[str, Any]:
-    """Which uvicorn (and which libraries and WebSocket implementations) ``python`` sees."""
-    code = _PROBE % {"libraries": SHARED_LIBRARIES, "ws": WS_MODULES}
-    try:
-        finished = subprocess.run(
-            [str(python), "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return {"error": f"cannot run {python}: {exc}", "ws": {}, "libraries": {}}
-    if finished.returncode != 0:
-        return {"error": finished.stderr.strip()[-300:], "ws": {}, "libraries": {}}
-    report: dict[str, Any] = json.loads(finished.stdout)
-    return report
+def ensure_tool(name: str) -> str:
+    """The path of load tool ``name`` (wrk, h2load, nghttp), installed with apt-get if it is missing."""
+    found = shutil.which(name)
+    if found:
+        return found
+    package = TOOL_PACKAGES[name]
+    log = log_path(f"apt-{package}.log")
+    with log.open("w") as output:
+        install = ["apt-get", "install", "-y", "-q", package]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        print(f"installing {package} with apt-get ...", file=sys.stderr)
+        if subprocess.run(install, stdout=output, stderr=output, env=env, check=False).returncode != 0:
+            # A fresh machine may have no package lists yet.
+            subprocess.run(["apt-get", "update", "-q"], stdout=output, stderr=output, env=env, check=False)
+            subprocess.run(install, stdout=output, stderr=output, env=env, check=False)
+    found = shutil.which(name)
+    if not found:
+        raise SetupError(f"{name} is missing and apt-get could not install {package} (see {log})")
+    return found
 
 
 def ensure_wrk() -> str:
     """The path of wrk, installed from the Debian packages if it is missing."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    with log_path("apt-wrk.log").open("w") as log:
-        install = ["apt-get", "install", "-y", "-q", "wrk"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        print("installing wrk with apt-get ...", file=sys.stderr)
-        if subprocess.run(install, stdout=log, stderr=log, env=env, check=False).returncode != 0:
-            # A fresh machine may have no package lists yet.
-            subprocess.run(["apt-get", "update", "-q"], stdout=log, stderr=log, env=env, check=False)
-            subprocess.run(install, stdout=log, stderr=log, env=env, check=False)
-    found = shutil.which("wrk")
-    if not found:
-        raise SetupError(f"wrk is missing and apt-get could not install it (see {log.name})")
-    return found
-
-
-def _upstream_ready(python: Path) -> bool:
-    if not python.exists():
-        return False
-    report = probe(python)
-    return report.get("uvicorn") == UPSTREAM_VERSION and bool(report["libraries"].get("wsproto"))
-
-
-def ensure_upstream(reference_python: Path) -> Path:
-    """The upstream venv's interpreter, creating the venv on first use."""
-    python = UPSTREAM_VENV / "bin" / "python"
-    if _upstream_ready(python):
-        return python
-    print(f"installing uvicorn[standard]=={UPSTREAM_VERSION} into {UPSTREAM_VENV} ...", file=sys.stderr)
-    log = log_path("pip-upstream.log")
-    with log.open("w") as output:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(UPSTREAM_VENV)], check=True)
-        wanted = [f"uvicorn[standard]=={UPSTREAM_VERSION}", "wsproto"]
-        pins = probe(reference_python)["libraries"]
-        pinned = [f"{name}=={version}" for name, version in pins.items() if version]
-        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-        if subprocess.run([*pip, *wanted, *pinned], stdout=output, stderr=output, check=False).returncode:
-            print(
-                "  the workspace's library versions are not installable; taking the index's", file=sys.stderr
-            )
-            subprocess.run([*pip, *wanted], stdout=output, stderr=output, check=False)
-    if not _upstream_ready(python):
-        raise SetupError(f"could not install upstream uvicorn {UPSTREAM_VERSION} (see {log})")
-    return python
+    return ensure_tool("wrk")
 
 
 def _cpu_model() -> str:
@@ -150,12 +80,13 @@ def _os_name() -> str:
         return platform.system()
 
 
-def _wrk_version() -> str:
+def _tool_version(name: str) -> str:
     try:
-        finished = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        finished = subprocess.run([name, "--version"], capture_output=True, text=True, check=False)
     except OSError:
         return "not installed"
-    return (finished.stdout or finished.stderr).strip().splitlines()[0] if finished.stdout else "unknown"
+    lines = (finished.stdout or finished.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
 
 
 def describe_source() -> str:
@@ -188,5 +119,6 @@ def describe_machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "os": _os_name(),
         "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
-        "wrk": _wrk_version(),
+        "wrk": _tool_version("wrk"),
+        "h2load": _tool_version("h2load"),
     }

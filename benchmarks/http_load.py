@@ -1,14 +1,16 @@
-"""HTTP load: drive a server with wrk and read its report; check answers with one real request.
+"""HTTP load: drive a server with wrk or h2load and read its report; check answers with one real request.
 
 wrk runs with one thread pinned to the load core; ``--latency`` is always on
 so every run also yields the 99th percentile. POST bodies come from the Lua
-scripts in ``benchmarks/lua/``.
+scripts in ``benchmarks/lua/``. h2load (HTTP/2 with prior knowledge over
+cleartext) runs the same way, one thread on the load core.
 """
 
 from __future__ import annotations
 
 import http.client
 import re
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -83,3 +85,61 @@ def request(port: int, method: str, path: str, body: bytes = b"") -> tuple[int, 
         return response.status, response.read()
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class H2loadResult:
+    """What one h2load run reports: completed requests, their rate, and anything that went wrong."""
+
+    requests_per_second: float
+    requests: int
+    problems: str = ""
+    load_cpu_share: float = 0.0
+
+
+def parse_h2load_output(output: str) -> H2loadResult:
+    """Read the rate and the request counters out of h2load's summary."""
+    rate = re.search(r"^finished in [\d.]+m?s, ([\d.]+) req/s", output, re.MULTILINE)
+    counts = re.search(
+        r"^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored",
+        output,
+        re.MULTILINE,
+    )
+    if rate is None or counts is None:
+        raise LoadError("unreadable h2load output: " + " | ".join(output.strip().splitlines()[-3:]))
+    done, succeeded, failed, errored = (int(counts.group(index)) for index in (3, 4, 5, 6))
+    problems = []
+    if failed or errored:
+        problems.append(f"{failed} failed, {errored} errored requests")
+    if "Application protocol: h2c" not in output:
+        problems.append("not HTTP/2 (h2c) on the wire")
+    # The 2xx count may differ from "succeeded" by the streams cut at the end of the window.
+    status = re.search(r"^status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output, re.MULTILINE)
+    if status is None or succeeded == 0:
+        problems.append("no 2xx responses")
+    elif other := sum(int(count) for count in status.groups()):
+        problems.append(f"{other} non-2xx responses")
+    return H2loadResult(float(rate.group(1)), done, "; ".join(problems))
+
+
+def run_h2load(url: str, *, clients: int, streams: int, duration: int, cpu: int) -> H2loadResult:
+    """Run h2load (one thread, ``clients`` connections of ``streams`` concurrent streams, prior knowledge)."""
+    command = ["h2load", f"--clients={clients}", f"--max-concurrent-streams={streams}", "--threads=1"]
+    command += [f"--duration={duration}", url]
+    finished = run_load(command, cpu=cpu, timeout=duration + 60)
+    if finished.returncode != 0:
+        raise LoadError(f"h2load exited with {finished.returncode}: {finished.stderr.strip()[-300:]}")
+    return replace(parse_h2load_output(finished.stdout), load_cpu_share=finished.cpu_share)
+
+
+def request_h2(port: int, path: str) -> bytes:
+    """The body of one HTTP/2 request with prior knowledge (nghttp); raises LoadError if it fails."""
+    finished = subprocess.run(
+        ["nghttp", f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise LoadError(f"no HTTP/2 answer: {finished.stderr.decode(errors='replace').strip()[-200:]}")
+    return finished.stdout

@@ -8,7 +8,8 @@ from typing import Any
 
 from benchmarks.workloads import Sample
 
-SIDES = ("ours", "upstream")
+# The cell of a side that does not take part in a workload (hypercorn outside HTTP/2, ...).
+ABSENT = "—"
 
 
 @dataclass
@@ -17,7 +18,7 @@ class SideResult:
 
     samples: list[Sample] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    # Set when the server cannot run this workload at all (our WebSockets, before they exist).
+    # Set when the server cannot run this workload at all ("n/a (no HTTP/2)", ABSENT, ...).
     unavailable: str | None = None
 
     def median(self, metric: str = "value") -> float | None:
@@ -51,15 +52,11 @@ class SideResult:
 
 @dataclass
 class WorkloadResult:
-    """One workload measured on both servers."""
+    """One workload measured on every side of the run."""
 
     key: str
-    sides: dict[str, SideResult] = field(default_factory=lambda: {side: SideResult() for side in SIDES})
+    sides: dict[str, SideResult] = field(default_factory=dict)
 
-    @property
-    def ours(self) -> SideResult:
-        return self.sides["ours"]
-
-    @property
-    def upstream(self) -> SideResult:
-        return self.sides["upstream"]
+    def side(self, key: str) -> SideResult:
+        """The result of side ``key``; an absent side (not in this run) reads as not taking part."""
+        return self.sides.get(key) or SideResult(unavailable=ABSENT)

@@ -1,13 +1,14 @@
 """The benchmark command: set up, measure in interleaved rounds, print the table, save JSON.
 
-    uv run python -m benchmarks            # full run, about 10-15 minutes
-    uv run python -m benchmarks --quick    # smoke run, about a minute and a half
+    uv run python -m benchmarks            # full run, about 18 minutes
+    uv run python -m benchmarks --quick    # smoke run, about 4 minutes
     uv run python -m benchmarks --rows http --rounds 5
 
-For each workload both servers are started (same launcher, same options,
-pinned to the server core) and measured alternately, ours then upstream,
+For each workload every side that takes part (ours, upstream 0.55, granian,
+and hypercorn or the raw ceiling where they apply) is started with the same
+app and matching options, pinned to the server core, and measured in turn,
 round after round; the table shows medians. Failures are recorded in their
-row and the run goes on.
+cell and the run goes on.
 """
 
 from __future__ import annotations
@@ -18,41 +19,49 @@ import os
 import resource
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
+from benchmarks.apps import write_files
 from benchmarks.environment import (
     WORK_DIR,
     SetupError,
     describe_machine,
     describe_source,
-    ensure_upstream,
-    ensure_wrk,
-    probe,
+    ensure_tool,
     workspace_python,
 )
-from benchmarks.results import SIDES, SideResult, WorkloadResult
-from benchmarks.server import ServerError, ServerProcess
-from benchmarks.table import GROUPS, ROWS, evaluate, render
+from benchmarks.measurement import Measurement
+from benchmarks.results import WorkloadResult
+from benchmarks.rows import GROUPS, ROWS
+from benchmarks.sides import DEFAULT_SIDES, KINDS, SIDE_ORDER, Side
+from benchmarks.table import evaluate, render, verdicts
+from benchmarks.venvs import VENVS, ensure_venv, probe_tool, probe_uvicorn
 from benchmarks.workloads import WORKLOADS, Settings, Workload
 
 FULL = {"rounds": 3, "duration": 8, "warmup": 2, "idle_connections": 10_000}
 QUICK = {"rounds": 1, "duration": 2, "warmup": 1, "idle_connections": 2_000}
-# Rough cost of starting and stopping one server, for the duration estimate only.
-STARTUP_SECONDS = 1.0
+# Rough cost of starting, checking and stopping one server, for the duration estimate only.
+STARTUP_SECONDS = 1.5
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Measure our uvicorn against upstream uvicorn 0.54 (see docs/benchmarks.md).",
+        description="Measure our uvicorn against upstream uvicorn 0.55, granian and others "
+        "(see docs/benchmarks.md).",
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1 round of 2 s, 2000 idle connections"
     )
-    parser.add_argument("--rows", default="all", help="comma-separated row keys or groups (http, ws, memory)")
+    parser.add_argument(
+        "--rows", default="all", help="comma-separated row keys or groups (http, ws, h2, files, memory)"
+    )
     parser.add_argument("--list-rows", action="store_true", help="print the row keys and exit")
+    parser.add_argument(
+        "--sides",
+        default=",".join(DEFAULT_SIDES),
+        help=f"comma-separated servers to compare, of {', '.join(SIDE_ORDER)} (default: all but 0.54)",
+    )
     parser.add_argument("--rounds", type=int, help="measurements per server and workload (full: 3)")
     parser.add_argument("--duration", type=int, help="seconds per measurement (full: 8)")
     parser.add_argument("--warmup", type=int, help="seconds of load before the first round (full: 2)")
@@ -64,7 +73,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--ours-python", type=Path, help="interpreter whose uvicorn is 'ours' (workspace .venv)"
     )
     parser.add_argument(
-        "--upstream-python", type=Path, help="use this interpreter instead of the managed venv"
+        "--upstream-python", type=Path, help="use this interpreter instead of the managed upstream 0.55 venv"
+    )
+    parser.add_argument(
+        "--ignore-gates",
+        action="store_true",
+        help="measure the rows waiting for a feature of ours (pathsend) on the other servers anyway",
     )
     parser.add_argument("--server-cpu", type=int, default=0, help="core the servers are pinned to (0)")
     parser.add_argument("--load-cpu", type=int, default=1, help="core for load generators and the runner (1)")
@@ -78,6 +92,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name in ("rounds", "duration", "warmup", "connections", "idle_connections"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    args.sides = [part.strip() for part in args.sides.split(",") if part.strip()]
+    unknown = [side for side in args.sides if side not in SIDE_ORDER]
+    if unknown:
+        parser.error(f"--sides: unknown {', '.join(unknown)}; choose from {', '.join(SIDE_ORDER)}")
+    args.sides = [side for side in SIDE_ORDER if side in args.sides]
     return args
 
 
@@ -96,105 +115,32 @@ def select_rows(spec: str) -> list[str]:
     return [key for key in ROWS if key in wanted]
 
 
-def _describe_error(exc: BaseException) -> str:
-    text = str(exc).strip().replace("\n", " ")
-    known = (ServerError, SetupError, TimeoutError)
-    return text if isinstance(exc, known) and text else f"{type(exc).__name__}: {text}"
-
-
-_SHARE_LABELS = {
-    "server_cpu": "server",
-    "other_cpu": "others on server core",
-    "load_cpu": "load generator",
-    "load_core_others": "others on load core",
-}
-
-
-def _progress(key: str, round_number: int, rounds: int, side: str, sample: dict[str, Any]) -> None:
-    shares = [f"{label} {float(sample[name]):.0%}" for name, label in _SHARE_LABELS.items() if name in sample]
-    detail = f" (CPU: {', '.join(shares)})" if shares else ""
-    value = float(sample["value"])
-    print(f"  [{key}] round {round_number}/{rounds} {side}: {value:,.1f}{detail}", file=sys.stderr)
-
-
-class Measurement:
-    """Runs one workload on both servers in interleaved rounds."""
-
-    def __init__(self, workload: Workload, pythons: dict[str, Path | None], settings: Settings) -> None:
-        self.workload = workload
-        self.pythons = pythons
-        self.settings = settings
-        self.result = WorkloadResult(workload.key)
-
-    def _start(self, side: str, stack: ExitStack) -> ServerProcess | None:
-        python, record = self.pythons[side], self.result.sides[side]
-        if python is None:
-            return None
+def _prepare_sides(
+    keys: list[str], args: argparse.Namespace, client_python: Path
+) -> tuple[list[Side], dict[str, str]]:
+    """Each selected side with its interpreter and probe; setup errors by side."""
+    workspace_versions = probe_uvicorn(client_python).get("libraries", {})
+    sides, errors = [], {}
+    for key in keys:
         try:
-            server = stack.enter_context(ServerProcess(python, self.workload.spec, self.settings.server_cpu))
-            self.workload.check(server)
-        except Exception as exc:
-            record.errors.append(_describe_error(exc))
-            print(f"  [{self.workload.key}] {side}: {record.errors[-1]}", file=sys.stderr)
-            return None
-        return server
-
-    def _sample(self, side: str, server: ServerProcess, round_number: int, duration: int) -> bool:
-        record: SideResult = self.result.sides[side]
-        errors_before = len(server.error_lines)
-        try:
-            sample = self.workload.measure(server, self.settings, duration)
-            logged = server.error_lines[errors_before:]
-            if logged:
-                problems = [str(sample["problems"])] if sample["problems"] else []
-                problems.append(f"server logged {len(logged)} error line(s), first: {logged[0][:200]}")
-                sample["problems"] = "; ".join(problems)
-        except Exception as exc:
-            record.errors.append(_describe_error(exc))
-            print(
-                f"  [{self.workload.key}] round {round_number} {side}: {record.errors[-1]}", file=sys.stderr
-            )
-            return not isinstance(exc, ServerError)
-        if round_number:  # round 0 is the warm-up
-            record.samples.append(sample)
-            _progress(self.workload.key, round_number, self.settings.rounds, side, sample)
-        return True
-
-    def run(self) -> None:
-        """Fill ``self.result``: interrupted, it keeps the samples taken so far."""
-        for side in SIDES:
-            if self.result.sides[side].unavailable:
-                self.pythons = {**self.pythons, side: None}
-        if self.workload.fresh_server_each_round:
-            for round_number in range(1, self.settings.rounds + 1):
-                for side in SIDES:
-                    with ExitStack() as stack:
-                        server = self._start(side, stack)
-                        if server is not None:
-                            self._sample(side, server, round_number, self.settings.duration)
-            return
-        with ExitStack() as stack:
-            servers = {side: server for side in SIDES if (server := self._start(side, stack)) is not None}
-            for side, server in list(servers.items()):
-                if not self._sample(side, server, 0, self.settings.warmup):
-                    del servers[side]
-            for round_number in range(1, self.settings.rounds + 1):
-                for side, server in list(servers.items()):
-                    if not self._sample(side, server, round_number, self.settings.duration):
-                        del servers[side]  # it died; later rounds would only repeat that
-
-
-def _unavailable(
-    workload: Workload, side: str, probes: dict[str, dict[str, Any]], setup_errors: dict[str, str]
-) -> str | None:
-    """Why ``side`` cannot run ``workload`` at all, or None if it can."""
-    if side in setup_errors:
-        return f"error: {setup_errors[side]}"
-    if "wrk" in setup_errors and workload.uses_wrk:
-        return f"error: {setup_errors['wrk']}"
-    if workload.ws and not probes[side].get("ws", {}).get(workload.ws):
-        return f"n/a ({side} unavailable)"
-    return None
+            if key == "ours":
+                python = args.ours_python or client_python
+            elif key == "raw":
+                python = client_python  # the workspace has httptools and uvloop
+            elif key == "upstream" and args.upstream_python:
+                python = args.upstream_python
+            else:
+                python = ensure_venv(VENVS[key], workspace_versions)
+        except (SetupError, OSError) as exc:
+            errors[key] = str(exc)
+            sides.append(Side(key, Path(sys.executable), {"error": str(exc)}))
+            continue
+        if KINDS[key] == "uvicorn":
+            probe = probe_uvicorn(python)
+        else:
+            probe = probe_tool(python, (KINDS[key], "uvloop", "httptools", "h11", "h2"))
+        sides.append(Side(key, python, probe))
+    return sides, errors
 
 
 def _raise_file_limit(needed: int) -> None:
@@ -205,21 +151,34 @@ def _raise_file_limit(needed: int) -> None:
         print(f"warning: open-file limit {hard} is below the {needed} the memory rows need", file=sys.stderr)
 
 
-def _estimate_minutes(workloads: list[Workload], settings: Settings) -> float:
+def _estimate_minutes(workloads: list[Workload], sides: list[Side], settings: Settings) -> float:
     seconds = 0.0
+    keys = {side.key for side in sides}
     for workload in workloads:
+        if workload.gate is not None and not settings.ignore_gates:
+            continue  # most likely skipped (a feature ours lacks yet)
+        count = len(keys.intersection(workload.peers))
         if workload.fresh_server_each_round:
-            seconds += settings.rounds * 2 * (STARTUP_SECONDS + settings.idle_connections / 3000)
+            seconds += settings.rounds * count * (STARTUP_SECONDS + settings.idle_connections / 3000)
         else:
-            seconds += 2 * (STARTUP_SECONDS + settings.warmup) + settings.rounds * 2 * settings.duration
+            seconds += count * (STARTUP_SECONDS + settings.warmup + settings.rounds * settings.duration)
     return seconds / 60
+
+
+def _blocked(workload: Workload, setup_errors: dict[str, str]) -> dict[str, str]:
+    """Sides that cannot take part in ``workload``: their venv, or a load tool, is missing."""
+    blocked = {side: f"error: {error}" for side, error in setup_errors.items() if side in workload.peers}
+    for tool in workload.tools:
+        if tool in setup_errors:
+            blocked.update(dict.fromkeys(workload.peers, f"error: {setup_errors[tool]}"))
+    return blocked
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.list_rows:
         for key, row in ROWS.items():
-            print(f"{key:16} {row.title}")
+            print(f"{key:20} {row.title}")
         print("groups: " + ", ".join(f"{name} ({', '.join(keys)})" for name, keys in GROUPS.items()))
         return 0
     rows = select_rows(args.rows)
@@ -235,43 +194,33 @@ def main(argv: list[str] | None = None) -> int:
         server_cpu=args.server_cpu,
         load_cpu=args.load_cpu,
         client_python=client_python,
+        ignore_gates=args.ignore_gates,
     )
     # The runner drains the servers' pipes: keep it off the server's core.
     os.sched_setaffinity(0, {args.load_cpu})
     _raise_file_limit(args.idle_connections + 1000)
 
     setup_errors: dict[str, str] = {}
-    if any(workload.uses_wrk for workload in workloads):
+    for tool in sorted({tool for workload in workloads for tool in workload.tools}):
         try:
-            ensure_wrk()
+            ensure_tool(tool)
         except SetupError as exc:
-            setup_errors["wrk"] = str(exc)
-    pythons: dict[str, Path | None] = {
-        "ours": args.ours_python or client_python,
-        "upstream": args.upstream_python,
-    }
-    if pythons["upstream"] is None:
-        try:
-            pythons["upstream"] = ensure_upstream(client_python)
-        except (SetupError, OSError) as exc:
-            setup_errors["upstream"] = str(exc)
-    probes = {
-        side: probe(python) if python else {"error": setup_errors.get(side)}
-        for side, python in pythons.items()
-    }
+            setup_errors[tool] = str(exc)
+    if any(workload.key.startswith("file-") for workload in workloads):
+        write_files()
+    sides, side_errors = _prepare_sides(args.sides, args, client_python)
+    setup_errors.update(side_errors)
 
     machine = describe_machine()
     print(
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {machine['os']}, "
         f"kernel {machine['kernel']}, load average {machine['load_average_at_start']}"
     )
-    source = describe_source()
-    for side in SIDES:
-        report = probes[side]
-        where = report.get("uvicorn_file") or report.get("error")
-        print(f"{side}: uvicorn {report.get('uvicorn', '?')} ({where}), python {report.get('python', '?')}")
-    print(f"workspace: {source}")
-    minutes = _estimate_minutes(workloads, settings)
+    print(f"tools: {machine['wrk']}; {machine['h2load']}")
+    for side in sides:
+        print(f"{side.key}: {side.describe()}")
+    print(f"workspace: {describe_source()}")
+    minutes = _estimate_minutes(workloads, sides, settings)
     print(
         f"{settings.rounds} round(s) of {settings.duration}s per server and workload, "
         f"warm-up {settings.warmup}s, {settings.connections} connections; about {minutes:.0f} min"
@@ -283,11 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for workload in workloads:
             print(f"== {workload.key}", file=sys.stderr)
-            measurement = Measurement(workload, pythons, settings)
-            for side in SIDES:
-                measurement.result.sides[side].unavailable = _unavailable(
-                    workload, side, probes, setup_errors
-                )
+            measurement = Measurement(workload, sides, settings, _blocked(workload, setup_errors))
             # Registered before running, so an interruption keeps the rounds already done.
             results[workload.key] = measurement.result
             measurement.run()
@@ -299,19 +244,24 @@ def main(argv: list[str] | None = None) -> int:
     table = evaluate(rows, results, labels)
     print()
     print(render(table))
-    print(f"\n({(time.monotonic() - started) / 60:.1f} min; JSON in {args.json})")
+    print()
+    print(verdicts(table))
+    elapsed = (time.monotonic() - started) / 60
+    print(f"\n({elapsed:.1f} min; JSON in {args.json})")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine,
-        "workspace": source,
+        "workspace": describe_source(),
+        "minutes": round(elapsed, 1),
         "settings": {
             name: str(value) if isinstance(value, Path) else value for name, value in vars(settings).items()
         },
-        "interpreters": probes,
+        "sides": {side.key: {"python": str(side.python), "probe": side.probe} for side in sides},
         "setup_errors": setup_errors,
         "rows": table,
         "workloads": {
-            key: {side: result.sides[side].as_json() for side in SIDES} for key, result in results.items()
+            key: {side: record.as_json() for side, record in result.sides.items()}
+            for key, result in results.items()
         },
     }
     args.json.write_text(json.dumps(document, indent=2) + "\n")

@@ -1,8 +1,9 @@
 """Start one benchmark server: ``python benchmarks/serve.py APP --port N [options]``.
 
-The runner starts both servers through this script, each with its own
-interpreter (the workspace venv for ours, the upstream venv for upstream), so
-both get exactly the same ``uvicorn.run(...)`` call and no CLI is involved.
+The runner starts every uvicorn through this script, each with its own
+interpreter (the workspace venv for ours, a managed venv for each upstream
+version), so all get exactly the same ``uvicorn.run(...)`` call and no CLI is
+involved.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ws", default="auto")
     parser.add_argument("--access-log", choices=["on", "off"], default="on")
     parser.add_argument("--timeout-keep-alive", type=int, default=5)
+    parser.add_argument("--http2", action="store_true", help="pass http2=True (only when given)")
     return parser.parse_args(argv)
 
 
@@ -55,6 +57,8 @@ def main(argv: list[str]) -> int:
         "access_log": args.access_log == "on",
         "timeout_keep_alive": args.timeout_keep_alive,
     }
+    if args.http2:  # a uvicorn without the option would refuse even http2=False
+        options["http2"] = True
     # Upstream has no request-head deadline; ours closes a connection that
     # sends no head in time, idle keep-alive ones included. Matching upstream's
     # behaviour means letting that deadline be as long as the keep-alive one.

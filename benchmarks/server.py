@@ -1,9 +1,11 @@
 """One benchmark server process: started pinned to a core, drained, observed, stopped.
 
-Both servers are started the same way: ``taskset -c CPU PYTHON serve.py ...``
-with stdout and stderr on pipes that a thread of the runner empties, as a
-process manager would. The access log therefore costs what it costs in
-production (formatting and a write to a pipe), not a write to a terminal.
+Every server is started the same way: ``taskset -c CPU COMMAND ...`` (the
+command comes from ``benchmarks.sides``) with stdout and stderr on pipes that a
+thread of the runner empties, as a process manager would. The access log
+therefore costs what it costs in production (formatting and a write to a
+pipe), not a write to a terminal. Readings (CPU time, memory, descriptors)
+cover the server's whole process tree: workers of a supervisor included.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-SERVE_SCRIPT = Path(__file__).resolve().parent / "serve.py"
+from benchmarks import procfs
+from benchmarks.environment import REPO_ROOT
+
 HOST = "127.0.0.1"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ServerError(Exception):
@@ -29,7 +32,7 @@ class ServerError(Exception):
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """What to serve and with which ``uvicorn.run`` options; identical for both sides."""
+    """What to serve and with which ``uvicorn.run`` options; each peer maps them to its own flags."""
 
     app: str
     http: str = "auto"
@@ -37,16 +40,19 @@ class ServerSpec:
     ws: str = "auto"
     access_log: bool = True
     timeout_keep_alive: int = 5
+    http2: bool = False
 
-    def arguments(self) -> list[str]:
-        return [
+    def arguments(self, http: str | None = None) -> list[str]:
+        """``serve.py``'s arguments; ``http`` overrides the protocol (the one a uvicorn needs for HTTP/2)."""
+        arguments = [
             self.app,
-            f"--http={self.http}",
+            f"--http={http or self.http}",
             f"--loop={self.loop}",
             f"--ws={self.ws}",
             f"--access-log={'on' if self.access_log else 'off'}",
             f"--timeout-keep-alive={self.timeout_keep_alive}",
         ]
+        return [*arguments, "--http2"] if self.http2 else arguments
 
 
 # Seconds between two reads of a server's pipe, and the pipe size that makes it safe:
@@ -115,11 +121,15 @@ def free_port() -> int:
         return port
 
 
-class ServerProcess:
-    """A running ``serve.py``; use as a context manager so it is always stopped."""
+# Builds a server's command line for the port it must listen on.
+CommandBuilder = Callable[[int], list[str]]
 
-    def __init__(self, python: Path, spec: ServerSpec, cpu: int) -> None:
-        self.python = python
+
+class ServerProcess:
+    """A running server (any peer's); use as a context manager so it is always stopped."""
+
+    def __init__(self, command: CommandBuilder, spec: ServerSpec, cpu: int) -> None:
+        self.command = command
         self.spec = spec
         self.cpu = cpu
         self.port = 0
@@ -151,11 +161,11 @@ class ServerProcess:
         _enlarge(out_write)
         _enlarge(err_write)
         env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        command = ["taskset", "-c", str(self.cpu), str(self.python), str(SERVE_SCRIPT)]
-        command += [*self.spec.arguments(), f"--port={self.port}"]
+        command = ["taskset", "-c", str(self.cpu), *self.command(self.port)]
         try:
             self._process = subprocess.Popen(
                 command,
+                cwd=REPO_ROOT,  # where the peers' CLIs import benchmarks.apps from
                 stdin=subprocess.DEVNULL,
                 stdout=out_write,
                 stderr=err_write,
@@ -226,54 +236,40 @@ class ServerProcess:
     # ---------------------------------------------------------------- /proc readings
 
     def rss_kib(self) -> int:
-        """Resident set size in KiB, from /proc/PID/status."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise ServerError("no VmRSS in /proc status")
+        """Resident set size of the server's process tree in KiB."""
+        return procfs.tree_rss_kib(self.pid)
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server has used, all threads."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User plus system CPU time the server's process tree has used, all threads, reaped children too."""
+        return procfs.tree_cpu_seconds(self.pid)
 
     def open_fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
+        return procfs.tree_open_fds(self.pid)
 
     def core_meter(self, load_cpu: int) -> CoreMeter:
         """Start measuring who uses the two cores: the server, the load generator, anything else."""
         return CoreMeter(self, load_cpu)
 
 
-def core_busy_seconds(cpu: int) -> float:
-    """Time core ``cpu`` spent not idle since boot (steal included: a hypervisor took it)."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        fields = line.split()
-        if fields[0] == f"cpu{cpu}":
-            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[1:9])
-            return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-    raise ServerError(f"no cpu{cpu} line in /proc/stat")
-
-
 class CoreMeter:
-    """Shares of the server's core and of the load core that were busy, over a window."""
+    """The server's CPU time over a window, and the shares of both cores that were busy."""
 
     def __init__(self, server: ServerProcess, load_cpu: int) -> None:
         self._server = server
         self._load_cpu = load_cpu
         self._started = time.monotonic()
         self._server_before = server.cpu_seconds()
-        self._core_before = core_busy_seconds(server.cpu)
-        self._load_core_before = core_busy_seconds(load_cpu)
+        self._core_before = procfs.core_busy_seconds(server.cpu)
+        self._load_core_before = procfs.core_busy_seconds(load_cpu)
 
     def read(self) -> dict[str, float]:
-        """``server_cpu``, ``other_cpu`` (the rest of the server's core) and ``load_core_busy``."""
+        """``server_cpu_seconds``; shares of the window: ``server_cpu``, ``other_cpu``, ``load_core_busy``."""
         wall = max(time.monotonic() - self._started, 1e-9)
         server = self._server.cpu_seconds() - self._server_before
-        core = core_busy_seconds(self._server.cpu) - self._core_before
-        load_core = core_busy_seconds(self._load_cpu) - self._load_core_before
+        core = procfs.core_busy_seconds(self._server.cpu) - self._core_before
+        load_core = procfs.core_busy_seconds(self._load_cpu) - self._load_core_before
         return {
+            "server_cpu_seconds": server,
             "server_cpu": server / wall,
             "other_cpu": max(core - server, 0.0) / wall,
             "load_core_busy": load_core / wall,

@@ -1,7 +1,9 @@
 """WebSocket load client: N connections doing echo round trips for a fixed time.
 
 ``python -m benchmarks.ws_load --port P --connections 64 --size 64 --duration 8``
-prints one JSON object: messages echoed, seconds measured, errors seen.
+prints one JSON object: messages echoed within the window, seconds measured,
+errors seen, and ``all_messages``: every echo, the first ones and those in
+flight when the window closed included (what the server's CPU time is divided by).
 
 Each connection performs the RFC 6455 handshake, then sends one binary
 message, waits for the whole echo, and sends the next: one message in flight
@@ -50,6 +52,7 @@ class Tally:
 
     running: bool = False
     messages: int = 0
+    all_messages: int = 0
     errors: list[str] = field(default_factory=list)
 
     def error(self, text: str) -> None:
@@ -221,6 +224,7 @@ class EchoClient(asyncio.Protocol):
             self._kept.clear()
             self._verified = True
         self._message_length = 0
+        self._tally.all_messages += 1
         if self._tally.running:
             self._tally.messages += 1
             self.send_next()
@@ -249,7 +253,12 @@ async def measure(port: int, connections: int, size: int, duration: float) -> di
     for client in clients:
         client.send_close()
     await asyncio.wait([client.closed for client in clients], timeout=10)
-    return {"messages": messages, "seconds": elapsed, "errors": tally.errors}
+    return {
+        "messages": messages,
+        "all_messages": tally.all_messages,
+        "seconds": elapsed,
+        "errors": tally.errors,
+    }
 
 
 def _run(coroutine: Coroutine[Any, Any, dict[str, Any]]) -> tuple[dict[str, Any], str]:

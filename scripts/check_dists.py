@@ -16,6 +16,10 @@
 4. Scenarios: fresh virtual environments install from our wheels and a wheelhouse of
    third-party wheels with ``--no-index``, and run smoke tests against real servers
    (see ``dists/scenarios.py``).
+5. Documented scenarios: the install commands of docs/installation.md, run as
+   written on fresh environments (with the package index, as a reader would:
+   from a checkout, and replacing an installed upstream uvicorn; see
+   ``dists/documented.py``), then the same smoke test.
 
 Exit code 0 when everything holds; 1 with one line per problem otherwise.
 Everything the script starts is bounded in time: it cannot hang.
@@ -34,6 +38,7 @@ from pathlib import Path
 
 from dists.build import build, check_built_set, twine_check
 from dists.contents import check_contents, check_typed_markers
+from dists.documented import DOCUMENTED_SCENARIOS, DocumentedScenario, run_documented
 from dists.environments import fill_wheelhouse, third_party_requirements
 from dists.layout import ROOT, release_version
 from dists.metadata import check_metadata
@@ -71,7 +76,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--scenario",
         action="append",
-        choices=[scenario.slug for scenario in SCENARIOS],
+        choices=[scenario.slug for scenario in (*SCENARIOS, *DOCUMENTED_SCENARIOS)],
         help="run only this install scenario (repeatable); default: all",
     )
     return parser.parse_args(argv)
@@ -98,16 +103,25 @@ def check_files(dist_dir: Path, version: str) -> None:
 
 
 def run_scenarios(
-    scenarios: list[Scenario], version: str, dist_dir: Path, keep: bool, timings: Timings
+    scenarios: list[Scenario],
+    documented: list[DocumentedScenario],
+    version: str,
+    dist_dir: Path,
+    keep: bool,
+    timings: Timings,
 ) -> None:
     work = Path(tempfile.mkdtemp(prefix="uvicorn-dists-"))
     try:
-        wheelhouse = work / "wheelhouse"
-        with timings.step("wheelhouse: third-party wheels for --no-index installs"):
-            fill_wheelhouse(third_party_requirements(dist_dir, wheelhouse_extras()), wheelhouse, work)
-        for scenario in scenarios:
-            with timings.step(f"scenario {scenario.slug}", announce=False):
-                run_scenario(scenario, version, dist_dir, wheelhouse, work)
+        if scenarios:
+            wheelhouse = work / "wheelhouse"
+            with timings.step("wheelhouse: third-party wheels for --no-index installs"):
+                fill_wheelhouse(third_party_requirements(dist_dir, wheelhouse_extras()), wheelhouse, work)
+            for scenario in scenarios:
+                with timings.step(f"scenario {scenario.slug}", announce=False):
+                    run_scenario(scenario, version, dist_dir, wheelhouse, work)
+        for documented_scenario in documented:
+            with timings.step(f"scenario {documented_scenario.slug}", announce=False):
+                run_documented(documented_scenario, version, dist_dir, work)
     finally:
         if keep:
             print(f"kept the environments in {work}", flush=True)
@@ -120,6 +134,7 @@ def main(argv: list[str]) -> int:
     dist_dir: Path = args.dist_dir.resolve()
     version = release_version()
     scenarios = [s for s in SCENARIOS if args.scenario is None or s.slug in args.scenario]
+    documented = [s for s in DOCUMENTED_SCENARIOS if args.scenario is None or s.slug in args.scenario]
     timings = Timings()
     try:
         with timings.step(f"build {version} into {dist_dir}"):
@@ -128,7 +143,7 @@ def main(argv: list[str]) -> int:
             check_files(dist_dir, version)
         with timings.step("metadata"):
             report_problems("metadata", check_metadata(dist_dir, version))
-        run_scenarios(scenarios, version, dist_dir, args.keep, timings)
+        run_scenarios(scenarios, documented, version, dist_dir, args.keep, timings)
     except (StepFailed, LookupError) as exc:
         timings.report()
         print(f"FAILED: {exc}", file=sys.stderr)

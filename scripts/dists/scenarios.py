@@ -52,6 +52,17 @@ SCENARIOS = (
         (SMOKE / "serve_with_run.py",),
     ),
     Scenario(
+        "protocols",
+        "uvicorn-protocols alone with its extras: every module imports; protocols serve with plain settings",
+        ("uvicorn-protocols[httptools,websockets,wsproto]",),
+        (SMOKE / "protocols_alone.py",),
+        extras=(
+            ("uvicorn-protocols", "httptools"),
+            ("uvicorn-protocols", "websockets"),
+            ("uvicorn-protocols", "wsproto"),
+        ),
+    ),
+    Scenario(
         "middleware",
         "uvicorn-middleware alone: imports, and serves behind a minimal server",
         ("uvicorn-middleware",),

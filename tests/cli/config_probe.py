@@ -38,6 +38,7 @@ def report(config: Config, how: str) -> None:
     values["run_by"] = how
     values["environ"] = {name: os.environ.get(name) for name in ("FROM_ENV_FILE",)}
     values["sys_path_0"] = sys.path[0]
+    values["header_types"] = sorted({type(header).__name__ for header in config.headers})
     print(json.dumps(values), flush=True)
 
 

@@ -221,7 +221,23 @@ MISTAKES = [
     (
         ["pid_app:app", "--header", "NoColon"],
         2,
-        "Error: Invalid value for '--header': 'NoColon' is not a header: write it as Name:Value",
+        "Error: Invalid value for '--header': Expected 'Name:Value' format, got 'NoColon'. "
+        "A header name has no spaces; for example 'X-Frame-Options:DENY'.",
+    ),
+    (
+        ["pid_app:app", "--header", ":no-name"],
+        2,
+        "Error: Invalid value for '--header': Expected 'Name:Value' format, got ':no-name'.",
+    ),
+    (
+        ["pid_app:app", "--header", "Two Words:x"],
+        2,
+        "Error: Invalid value for '--header': Expected 'Name:Value' format, got 'Two Words:x'.",
+    ),
+    (
+        ["pid_app:app", "--limit-max-requests-jitter", "-1"],
+        2,
+        "Error: Invalid value for '--limit-max-requests-jitter': -1 is not in the range x>=0.",
     ),
     (
         ["pid_app:app", "--env-file", "missing.env"],
@@ -247,6 +263,21 @@ MISTAKES = [
         'ERROR:    Error loading ASGI app. Attribute "missing" not found in module "pid_app".',
     ),
     (["pid_app:app", "--http2"], 3, "ERROR:    Invalid value for 'http2' (--http2): HTTP/2 requires"),
+    (
+        ["no_such_package.module:app"],
+        3,
+        'ERROR:    Error loading ASGI app. Could not import module "no_such_package.module".',
+    ),
+    (
+        ["pid_app:app", "--ssl-keyfile", "pid_app.py"],
+        3,
+        "ERROR:    TLS requires `ssl_certfile` (--ssl-certfile)",
+    ),
+    (
+        ["pid_app:app", "--log-level", "loud"],
+        2,
+        "Error: Invalid value for '--log-level': 'loud' is not one of",
+    ),
 ]
 
 
@@ -262,3 +293,64 @@ def test_mistakes_get_one_clear_line_and_exit_code(
         assert command.log.lines[0] == "Usage: uvicorn [OPTIONS] APP"
     else:
         assert [line for line in command.log.lines if line.startswith("ERROR")] == [command.log.lines[-1]]
+
+
+LOG_CONFIGS = {
+    # Applying fails before any handler exists: the line still has its ERROR: prefix.
+    "handler.json": (
+        {"version": 1, "handlers": {"h": {"class": "no.such.Handler"}}},
+        "ERROR:    Invalid value for 'log_config' (--log-config): 'handler.json': Unable to configure "
+        "handler 'h'",
+    ),
+    "broken.json": ("{not json", "ERROR:    Invalid value for 'log_config' (--log-config): 'broken.json': "),
+    "broken.ini": ("[loggers]\n", "ERROR:    Invalid value for 'log_config' (--log-config): 'broken.ini': "),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOG_CONFIGS))
+def test_bad_log_config_is_one_error_line(launch: Launch, project: Path, name: str) -> None:
+    content, expected = LOG_CONFIGS[name]
+    (project / name).write_text(content if isinstance(content, str) else json.dumps(content))
+    command = launch("pid_app:app", "--port", "0", "--log-config", name)
+    assert command.wait_exit() == 3
+    assert command.log.lines == [command.log.lines[-1]], command.log.text
+    assert command.log.lines[-1].startswith(expected), command.log.text
+
+
+def test_yaml_log_config_without_pyyaml(launch: Launch, project: Path) -> None:
+    (project / "logging.yaml").write_text("version: 1\n")
+    command = launch(
+        "pid_app:app",
+        "--log-config",
+        "logging.yaml",
+        how="code",
+        code="import sys; sys.modules['yaml'] = None",
+    )
+    assert command.wait_exit() == 3
+    assert command.log.lines == [
+        "ERROR:    Invalid value for 'log_config' (--log-config): 'logging.yaml' is a YAML file. Install the "
+        "PyYAML package or uvicorn[standard] to read it (pip install PyYAML), or use a .json or .ini config."
+    ]
+
+
+def test_startup_error_in_worker_processes(launch: Launch) -> None:
+    # Each worker finds the mistake when it loads the config: one line each, no traceback, exit 3.
+    command = launch("pid_app:app", "--port", "0", "--workers", "2", "--ssl-keyfile", "pid_app.py")
+    assert command.wait_exit() == 3
+    assert "Traceback" not in command.log.text
+    errors = [line for line in command.log.lines if line.startswith("ERROR")]
+    tls = [
+        line for line in errors if line.startswith("ERROR:    TLS requires `ssl_certfile` (--ssl-certfile)")
+    ]
+    supervisor = [
+        line
+        for line in errors
+        if re.fullmatch(
+            r"ERROR:    Child process \[\d+\] failed to start, "
+            r"stopping the parent process\.",
+            line,
+        )
+    ]
+    assert 1 <= len(tls) <= 2, command.log.text
+    assert len(supervisor) == 1, command.log.text
+    assert len(errors) == len(tls) + len(supervisor), command.log.text

@@ -22,7 +22,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.cli.conftest import SAMPLE_APPS, Launch
-from tests.cli.processes import SAFETY_TIMEOUT, UVICORN_SCRIPT, Uvicorn, child_env
+from tests.cli.processes import UVICORN_SCRIPT, Uvicorn
+from tests.processes import SAFETY_TIMEOUT, child_env
 
 STARTED = "Application startup complete"
 

@@ -81,6 +81,18 @@ SERVER_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--h11-max-incomplete-event-size", "2048"], "h11_max_incomplete_event_size", 2048),
     (["--reset-contextvars"], "reset_contextvars", True),
     (["--factory"], "factory", True),
+    (["--reuse-port"], "reuse_port", True),
+    (["--limit-max-memory", "300"], "limit_max_memory", 300),
+    (["--max-worker-lifetime", "3600"], "max_worker_lifetime", 3600.0),
+    (["--max-worker-lifetime-jitter", "60"], "max_worker_lifetime_jitter", 60.0),
+]
+# --bind replaces --host/--port/--uds/--fd, so it cannot be given with the options above.
+BIND_OPTIONS: list[tuple[list[str], str, Any]] = [
+    (
+        ["--bind", "127.0.0.1:9123", "--bind", "unix:probe.sock"],
+        "bind",
+        ["127.0.0.1:9123", "unix:probe.sock"],
+    ),
 ]
 RELOAD_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--reload"], "reload", True),
@@ -134,7 +146,7 @@ def test_workers_run_the_multiprocess_supervisor(launch: Launch, probe_project: 
 
 
 def test_the_options_cover_every_config_parameter() -> None:
-    covered = {name for _, name, _ in SERVER_OPTIONS + RELOAD_OPTIONS}
+    covered = {name for _, name, _ in SERVER_OPTIONS + RELOAD_OPTIONS + BIND_OPTIONS}
     assert covered == set(OPTION_NAMES)
 
 
@@ -142,7 +154,7 @@ def test_help_lists_every_option(launch: Launch) -> None:
     command = launch("--help")
     assert command.wait_exit() == 0
     listed = set(re.findall(r"^  (--[a-z0-9-]+)", command.stdout.text, re.MULTILINE))
-    flags = {args[0] for args, _, _ in SERVER_OPTIONS + RELOAD_OPTIONS} - {
+    flags = {args[0] for args, _, _ in SERVER_OPTIONS + RELOAD_OPTIONS + BIND_OPTIONS} - {
         "--http2"
     }  # hidden: no HTTP/2 here
     negations = {"--no-access-log": "--access-log", "--no-proxy-headers": "--proxy-headers"}
@@ -206,6 +218,10 @@ ENVIRONMENT = {
     "UVICORN_H11_MAX_INCOMPLETE_EVENT_SIZE": "2048",
     "UVICORN_RESET_CONTEXTVARS": "true",
     "UVICORN_FACTORY": "true",
+    "UVICORN_REUSE_PORT": "true",
+    "UVICORN_LIMIT_MAX_MEMORY": "300",
+    "UVICORN_MAX_WORKER_LIFETIME": "3600",
+    "UVICORN_MAX_WORKER_LIFETIME_JITTER": "60",
 }
 
 
@@ -214,8 +230,48 @@ def test_every_server_option_reads_its_environment_variable(launch: Launch, prob
     expected = {name: value for _, name, value in SERVER_OPTIONS}
     expected["headers"] = [["X-One", "1"], ["Content-Security-Policy", "default-src"]]
     assert {name: config[name] for name in expected} == expected
+    assert config["header_types"] == ["tuple"]  # (name, value) pairs, as upstream 0.55 passes them
     assert config["app"] == "pid_app:app"
     assert config["sys_path_0"] == "sub"
+
+
+def test_bind_reaches_config_from_the_command_line_and_its_variable(
+    launch: Launch, probe_project: Path
+) -> None:
+    [(arguments, name, expected)] = BIND_OPTIONS
+    config, _ = probe(launch, "pid_app:app", *arguments)
+    assert config[name] == expected
+    # Several addresses in UVICORN_BIND are separated by whitespace, as for every repeatable option.
+    config, _ = probe(launch, "pid_app:app", env={"UVICORN_BIND": "127.0.0.1:9123 unix:probe.sock"})
+    assert config[name] == expected
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (
+            ["--bind", "localhost"],
+            "'localhost' is not an address: use HOST:PORT, [IPv6]:PORT, unix:PATH or fd://N.",
+        ),
+        (["--bind", "::1:80"], "is not an address"),
+        (["--bind", "127.0.0.1:0", "--port", "9000"], "--bind cannot be combined with --port"),
+        (["--bind", "127.0.0.1:0", "--uds", "x.sock"], "--bind cannot be combined with --uds"),
+        (["--limit-max-memory", "0"], "Invalid value for '--limit-max-memory'"),
+        (["--max-worker-lifetime", "-1"], "Invalid value for '--max-worker-lifetime'"),
+    ],
+)
+def test_bad_listener_and_recycling_options_are_usage_errors(
+    launch: Launch, arguments: list[str], error: str
+) -> None:
+    command = launch("pid_app:app", *arguments)
+    assert command.wait_exit() == 2
+    assert error in command.log.text
+
+
+def test_bind_with_host_from_the_environment_is_a_usage_error(launch: Launch) -> None:
+    command = launch("pid_app:app", "--bind", "127.0.0.1:0", env={"UVICORN_HOST": "0.0.0.0"})
+    assert command.wait_exit() == 2
+    assert "--bind cannot be combined with --host" in command.log.text
 
 
 def test_reload_options_read_their_environment_variables(launch: Launch, probe_project: Path) -> None:

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from tests.cli.conftest import Launch
-from tests.cli.processes import Uvicorn, wait_until_exited
+from tests.cli.processes import Uvicorn
+from tests.processes import wait_until_exited
 
 STARTED = "Application startup complete"
 DETECTED = r"(WatchFiles|StatReload) detected changes in (.*)\. Reloading\.\.\."

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.cli.processes import REPO_ROOT, child_env
+from tests.processes import REPO_ROOT, child_env
 
 # A bound on a hung run, not a measure: the short profile takes seconds.
 RUN_LIMIT_SECONDS = 600

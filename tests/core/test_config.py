@@ -16,7 +16,7 @@ import pytest
 import uvloop
 
 from tests.core.apps import echo_scope, hello
-from tests.core.processes import error_lines, run_python
+from tests.processes import error_lines, run_python
 from tests.serving import serve
 from uvicorn import run
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
@@ -223,6 +223,10 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
         ),
         ("limit_request_line=0", r"'limit_request_line' \(--limit-request-line\): 0\."),
         (
+            "limit_max_requests_jitter=-1",
+            r"'limit_max_requests_jitter' \(--limit-max-requests-jitter\): -1\. It must be a number, 0",
+        ),
+        (
             "interface='asgi4'",
             r"'interface' \(--interface\): 'asgi4'\. Use one of 'auto', 'asgi3', 'asgi2', 'wsgi'",
         ),
@@ -239,6 +243,17 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
             r"'forwarded_allow_ips' \(--forwarded-allow-ips\): '10\.0\.0\.300' is not a valid IP address",
         ),
         ("uds='x.sock', fd=0", r"'fd' \(--fd\): 0\. Give either 'uds' \(--uds\) or 'fd' \(--fd\), not both"),
+        (
+            "port=8000, bind=['127.0.0.1']",
+            r"'bind' \(--bind\): '127\.0\.0\.1'\. Use HOST:PORT, \[IPv6\]:PORT, unix:PATH or fd://N\.$",
+        ),
+        ("port=8000, bind='[nope]:80'", r"'bind' \(--bind\): '\[nope\]:80'\. Use HOST:PORT"),
+        ("bind=['127.0.0.1:0']", r"'bind' \(--bind\): it cannot be combined with --port\."),
+        ("port=8000, uds='x.sock', bind=['127.0.0.1:0']", r"cannot be combined with --uds\."),
+        ("limit_max_memory=0", r"'limit_max_memory' \(--limit-max-memory\): 0\. It must be a number greater"),
+        ("max_worker_lifetime=-2", r"'max_worker_lifetime' \(--max-worker-lifetime\): -2\."),
+        ("max_worker_lifetime_jitter=-1", r"'max_worker_lifetime_jitter' \(--max-worker-lifetime-jitter\)"),
+        ("port=8000, bind=['127.0.0.1:0', 'nope'], workers=2", r"'bind' \(--bind\): 'nope'\."),
     ],
 )
 def test_bad_option_value(options: str, expected: str, tmp_path: Path) -> None:
@@ -253,7 +268,8 @@ def test_bad_option_value(options: str, expected: str, tmp_path: Path) -> None:
 
 
 def test_bad_web_concurrency() -> None:
-    result = run_python("import uvicorn; uvicorn.Config('tests.core.apps:hello')", WEB_CONCURRENCY="many")
+    code = "import uvicorn; uvicorn.run('tests.core.apps:hello', port=0)"
+    result = run_python(code, WEB_CONCURRENCY="many")
     assert result.returncode == 3
     assert error_lines(result.stderr) == [
         "ERROR:    Invalid value for environment variable WEB_CONCURRENCY: 'many'. "

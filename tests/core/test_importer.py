@@ -75,6 +75,16 @@ def test_missing_parent_package_is_also_a_wrong_import_string() -> None:
     with pytest.raises(ImportFromStringError) as info:
         import_from_string("no_such_package.sub:app")
     assert str(info.value) == 'Could not import module "no_such_package.sub".'
+    # Upstream lets ModuleNotFoundError through here: programs catching it still do.
+    assert isinstance(info.value, ModuleNotFoundError)
+    assert info.value.name == "no_such_package"
+
+
+def test_missing_module_itself_is_not_an_import_error() -> None:
+    # As upstream: only ImportFromStringError, so `except ImportError` does not hide the typo.
+    with pytest.raises(ImportFromStringError) as info:
+        import_from_string("module_that_does_not_exist:app")
+    assert not isinstance(info.value, ImportError)
 
 
 def test_missing_submodule_of_a_real_package(make_module: Callable[[str, str], None]) -> None:

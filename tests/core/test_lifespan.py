@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.core.apps import echo_scope, hello, json_body
-from tests.core.processes import run_python
+from tests.processes import run_python
 from tests.serving import ServerStartupFailed, serve
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.config import Config

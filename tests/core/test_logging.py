@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from tests.core.apps import hello
-from tests.core.processes import error_lines, run_python
+from tests.processes import error_lines, run_python
 from tests.serving import serve
 from uvicorn.config import Config
 from uvicorn.logging import (
@@ -276,6 +277,21 @@ def test_log_config_ini_keeps_existing_loggers(tmp_path: Path) -> None:
     assert app_logger.disabled is False
 
 
+@pytest.mark.parametrize(("setting", "disabled"), [(None, True), (False, False), (True, True)])
+def test_log_config_dict_applies_as_dictconfig(tmp_path: Path, setting: bool | None, disabled: bool) -> None:
+    # As upstream: the dict goes to dictConfig as it is, so an app logger created before it is
+    # disabled unless the dict says disable_existing_loggers: false (dictConfig's default is true).
+    app_logger = logging.getLogger("tests.core.an_earlier_app_logger")
+    app_logger.disabled = False
+    log_config = file_logging_dict(tmp_path / "log.txt")
+    del log_config["disable_existing_loggers"]
+    if setting is not None:
+        log_config["disable_existing_loggers"] = setting
+    Config(hello, log_config=log_config)
+    assert app_logger.disabled is disabled
+    assert logged_to(tmp_path / "log.txt") == ["WARNING|marker"]
+
+
 def test_log_config_file_object(tmp_path: Path) -> None:
     Config(hello, log_config=io.StringIO(ini_text(tmp_path / "log.txt")))
     assert logged_to(tmp_path / "log.txt") == ["WARNING|marker"]
@@ -298,15 +314,35 @@ def test_log_config_none_leaves_logging_alone() -> None:
 
 
 @pytest.mark.parametrize("use_colors", [True, False])
-def test_use_colors_does_not_change_the_callers_dict(use_colors: bool) -> None:
+def test_use_colors_is_written_into_the_callers_dict(use_colors: bool) -> None:
+    # As upstream: the caller's dict gets use_colors, and is what dictConfig applies.
     before = copy.deepcopy(LOGGING_CONFIG)
     mine = copy.deepcopy(LOGGING_CONFIG)
     Config(hello, log_config=mine, use_colors=use_colors)
+    assert mine["formatters"]["default"]["use_colors"] is use_colors
+    assert mine["formatters"]["access"]["use_colors"] is use_colors
     assert before == LOGGING_CONFIG
-    assert mine == before
     handler = logging.getLogger("uvicorn").handlers[0]
     assert isinstance(handler.formatter, DefaultFormatter)
     assert handler.formatter.use_colors is use_colors
+
+
+@pytest.mark.parametrize("use_colors", [True, False])
+def test_use_colors_leaves_the_default_config_alone(use_colors: bool) -> None:
+    # Unlike upstream: one server's use_colors does not stick to uvicorn's LOGGING_CONFIG.
+    before = copy.deepcopy(LOGGING_CONFIG)
+    Config(hello, log_config=LOGGING_CONFIG, use_colors=use_colors)
+    assert before == LOGGING_CONFIG
+    formatter = logging.getLogger("uvicorn").handlers[0].formatter
+    assert isinstance(formatter, DefaultFormatter)
+    assert formatter.use_colors is use_colors
+
+
+def test_use_colors_with_a_dict_lacking_uvicorns_formatters() -> None:
+    # Upstream raises KeyError here; a dict of one's own need not name uvicorn's formatters.
+    mine = {"version": 1, "disable_existing_loggers": False, "formatters": {"plain": {}}}
+    Config(hello, log_config=mine, use_colors=True)
+    assert mine["formatters"] == {"plain": {}}
 
 
 @pytest.mark.parametrize(
@@ -326,20 +362,32 @@ def test_log_level(log_level: str | int, expected: int) -> None:
     [
         (
             "log_config = 'missing.json'",
-            r"Invalid value for 'log_config' \('missing\.json'\): .*No such file",
+            r"^ERROR:    Invalid value for 'log_config' \(--log-config\): 'missing\.json': .*No such file",
         ),
         (
             "open('bad.json', 'w').write('{not json'); log_config = 'bad.json'",
-            r"Invalid value for 'log_config'",
+            r"^ERROR:    Invalid value for 'log_config' \(--log-config\): 'bad\.json': Expecting",
         ),
-        ("log_config = 'missing.ini'", r"Invalid value for 'log_config' \('missing\.ini'\)"),
+        (
+            "log_config = 'missing.ini'",
+            r"^ERROR:    Invalid value for 'log_config' \(--log-config\): 'missing\.ini'",
+        ),
         (
             "import sys; sys.modules['yaml'] = None; log_config = 'logging.yaml'",
-            r"log_config='logging\.yaml' is a YAML file: install PyYAML",
+            r"^ERROR:    Invalid value for 'log_config' \(--log-config\): 'logging\.yaml' is a YAML file\. "
+            r"Install the PyYAML package or uvicorn\[standard\]",
         ),
         (
             "log_config = {'version': 1, 'handlers': {'h': {'class': 'no.such.Handler'}}}",
-            r"'log_config' \(dict\)",
+            r"^ERROR:    Invalid value for 'log_config' \(--log-config\): the dict given: "
+            r"Unable to configure handler 'h'",
+        ),
+        (
+            # dictConfig fails half-way, after disabling uvicorn's loggers: the line is still shown.
+            "log_config = {'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', "
+            "'formatter': 'missing'}}, 'loggers': {'app': {'handlers': ['h']}}}",
+            r"^ERROR:    Invalid value for 'log_config' \(--log-config\): the dict given: "
+            r"Unable to configure handler 'h'",
         ),
     ],
 )
@@ -347,8 +395,8 @@ def test_bad_log_config(tmp_path: Path, setup: str, expected: str) -> None:
     result = run_python(
         f"""
         {setup}
-        from uvicorn import Config
-        Config("tests.core.apps:hello", log_config=log_config)
+        import uvicorn
+        uvicorn.run("tests.core.apps:hello", port=0, log_config=log_config)
         print("not reached")
         """,
         cwd=tmp_path,
@@ -357,11 +405,31 @@ def test_bad_log_config(tmp_path: Path, setup: str, expected: str) -> None:
     assert result.stdout == ""
     lines = error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
-    assert re.search(expected, lines[0])
+    assert re.search(expected, lines[0]), lines[0]
+
+
+@pytest.mark.parametrize(
+    ("log_config", "raised"),
+    [
+        ("missing.json", FileNotFoundError),
+        ({"version": 1, "handlers": {"h": {"class": "no.such.Handler"}}}, ValueError),
+    ],
+)
+def test_bad_log_config_raises_for_programs(log_config: Any, raised: type[Exception]) -> None:
+    # As upstream, Config() raises (ValueError, like dictConfig); the cause is chained.
+    with pytest.raises(ValueError, match=r"\(--log-config\)") as info:
+        Config(hello, log_config=log_config)
+    assert isinstance(info.value.__cause__, raised)
+
+
+def test_yaml_log_config_without_pyyaml_raises_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    with pytest.raises(ImportError, match=r"Install the PyYAML package or uvicorn\[standard\]"):
+        Config(hello, log_config="logging.yaml")
 
 
 def test_bad_log_level() -> None:
-    result = run_python("from uvicorn import Config; Config('tests.core.apps:hello', log_level='loud')")
+    result = run_python("import uvicorn; uvicorn.run('tests.core.apps:hello', port=0, log_level='loud')")
     assert result.returncode == 3
     assert error_lines(result.stderr) == [
         "ERROR:    Invalid value for 'log_level' (--log-level): 'loud'. "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.core.processes import ServerProcess, error_lines, run_python
+from tests.processes import ServerProcess, error_lines, run_python
+from uvicorn.config import Config
 
 STREAMING_APP = textwrap.dedent(
     """
@@ -57,13 +59,19 @@ def server_process() -> Iterator[list[ServerProcess]]:
     started: list[ServerProcess] = []
     yield started
     for process in started:
-        process.kill()
+        process.stop()
 
 
 def start(started: list[ServerProcess], code: str, cwd: Path | None = None) -> ServerProcess:
-    process = ServerProcess(code, cwd=cwd)
+    """Python ``code`` (dedented) running a server in a child process."""
+    process = ServerProcess([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd)
     started.append(process)
     return process
+
+
+def finish(process: ServerProcess) -> tuple[int, str]:
+    """Wait for the exit: the exit code and everything the server logged (stderr)."""
+    return process.wait_exit(), process.log.text
 
 
 def test_run_import_string_with_app_dir(
@@ -76,10 +84,10 @@ def test_run_import_string_with_app_dir(
         f"import uvicorn; uvicorn.run('pkg.mod:app', port=0, app_dir={str(project)!r})",
         cwd=elsewhere,
     )
-    port = process.wait_until_listening()
+    port = process.port
     assert httpx.get(f"http://127.0.0.1:{port}/").text == "hello from pkg.mod"
-    process.process.send_signal(signal.SIGINT)
-    code, _, stderr = process.finish()
+    process.send_signal(signal.SIGINT)
+    code, stderr = finish(process)
     assert code == 0  # Ctrl+C is a normal way to stop
     assert "Shutting down" in stderr
     assert "Finished server process" in stderr
@@ -99,12 +107,12 @@ def test_server_run_with_prebound_socket(project: Path, server_process: list[Ser
         """,
         cwd=project,
     )
-    assert process.process.stdout is not None
-    port = int(process.process.stdout.readline())
-    process.wait_for_line("Application startup complete")
+    assert process.stdout is not None
+    port = int(process.stdout.wait_for(r"^\d+$").group())
+    process.log.wait_for("Application startup complete")
     assert httpx.get(f"http://127.0.0.1:{port}/").text == "hello from pkg.mod"
-    process.process.send_signal(signal.SIGTERM)
-    code, _, stderr = process.finish()
+    process.send_signal(signal.SIGTERM)
+    code, stderr = finish(process)
     # As upstream: after the graceful shutdown SIGTERM is delivered again, with its default action.
     assert code == -signal.SIGTERM
     assert "Shutting down" in stderr
@@ -130,33 +138,33 @@ def test_sigint_finishes_the_request_in_flight(
         f"import uvicorn; uvicorn.run('pkg.streaming:app', port=0, http={http!r})",
         cwd=project,
     )
-    port = process.wait_until_listening()
+    port = process.port
     with socket.create_connection(("127.0.0.1", port)) as client:
         client.sendall(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\n")
         head = read_until(client, b"start")
         assert head.startswith(b"HTTP/1.1 200 OK\r\n")
 
-        process.process.send_signal(signal.SIGINT)
-        process.wait_for_line("Waiting for connections to close")
+        process.send_signal(signal.SIGINT)
+        process.log.wait_for("Waiting for connections to close")
         client.sendall(b"abc")  # the request can still complete
         rest = read_until(client, b"0\r\n\r\n")
         assert b"end:abc" in rest
         assert client.recv(1) == b""  # then the server closes the connection
-    code, _, stderr = process.finish()
+    code, stderr = finish(process)
     assert code == 0
     assert "Finished server process" in stderr
 
 
 def test_second_sigint_forces_exit(project: Path, server_process: list[ServerProcess]) -> None:
     process = start(server_process, "import uvicorn; uvicorn.run('pkg.streaming:app', port=0)", cwd=project)
-    port = process.wait_until_listening()
+    port = process.port
     with socket.create_connection(("127.0.0.1", port)) as client:
         client.sendall(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\n")
         read_until(client, b"start")
-        process.process.send_signal(signal.SIGINT)
-        process.wait_for_line(r"Waiting for connections to close\. \(CTRL\+C to force quit\)")
-        process.process.send_signal(signal.SIGINT)  # the body never comes: force it
-        code, _, stderr = process.finish()
+        process.send_signal(signal.SIGINT)
+        process.log.wait_for(r"Waiting for connections to close\. \(CTRL\+C to force quit\)")
+        process.send_signal(signal.SIGINT)  # the body never comes: force it
+        code, stderr = finish(process)
     assert code == 0
     assert "Finished server process" in stderr
     assert "Waiting for application shutdown" not in stderr  # a forced exit skips the lifespan shutdown
@@ -164,9 +172,9 @@ def test_second_sigint_forces_exit(project: Path, server_process: list[ServerPro
 
 def test_sigterm_when_idle(project: Path, server_process: list[ServerProcess]) -> None:
     process = start(server_process, "import uvicorn; uvicorn.run('pkg.mod:app', port=0)", cwd=project)
-    process.wait_until_listening()
-    process.process.send_signal(signal.SIGTERM)
-    code, _, stderr = process.finish()
+    process.log.wait_for("Uvicorn running on")
+    process.send_signal(signal.SIGTERM)
+    code, stderr = finish(process)
     assert code == -signal.SIGTERM
     assert "Shutting down" in stderr
     assert "Finished server process" in stderr
@@ -179,12 +187,12 @@ def test_unix_socket_file_is_removed_on_exit(
     process = start(
         server_process, f"import uvicorn; uvicorn.run('pkg.mod:app', uds={str(path)!r})", cwd=project
     )
-    process.wait_for_line("Uvicorn running on unix socket")
+    process.log.wait_for("Uvicorn running on unix socket")
     transport = httpx.HTTPTransport(uds=str(path))
     with httpx.Client(transport=transport) as client:
         assert client.get("http://localhost/").text == "hello from pkg.mod"
-    process.process.send_signal(signal.SIGINT)
-    code, _, _ = process.finish()
+    process.send_signal(signal.SIGINT)
+    code, _ = finish(process)
     assert code == 0
     assert not path.exists()
 
@@ -198,6 +206,31 @@ def test_bad_import_string() -> None:
     assert error_lines(result.stderr) == [
         'ERROR:    Error loading ASGI app. Could not import module "no_such_module_here".'
     ]
+
+
+def test_missing_package() -> None:
+    result = run_python("import uvicorn; uvicorn.run('no_such_package.module:app', port=0)")
+    assert result.returncode == 3
+    assert error_lines(result.stderr) == [
+        'ERROR:    Error loading ASGI app. Could not import module "no_such_package.module".'
+    ]
+
+
+def test_missing_package_raises_import_error_for_programs() -> None:
+    # As upstream: Config.load() raises (ModuleNotFoundError) rather than exiting.
+    config = Config("no_such_package.module:app")
+    with pytest.raises(ImportError, match=r'Could not import module "no_such_package\.module"') as info:
+        config.load()
+    assert isinstance(info.value, ModuleNotFoundError)
+    assert info.value.name == "no_such_package"
+
+
+def test_missing_module_exits_as_upstream(caplog: pytest.LogCaptureFixture) -> None:
+    # Upstream logs and exits here, in Config.load() too.
+    with pytest.raises(SystemExit) as info:
+        Config("no_such_module_here:app").load()
+    assert info.value.code == 3
+    assert 'Error loading ASGI app. Could not import module "no_such_module_here".' in caplog.messages
 
 
 def test_missing_attribute() -> None:
@@ -294,11 +327,11 @@ def test_reload_and_workers_run_under_the_cli_supervisors(
     process = start(
         server_process, f"import uvicorn; uvicorn.run('pkg.mod:app', port=0, {options})", cwd=project
     )
-    port = process.wait_until_listening()
-    process.wait_for_line(supervisor_line)
+    port = process.port
+    process.log.wait_for(supervisor_line)
     assert httpx.get(f"http://127.0.0.1:{port}/").text == "hello from pkg.mod"
-    process.process.send_signal(signal.SIGINT)
-    code, _, stderr = process.finish()
+    process.send_signal(signal.SIGINT)
+    code, stderr = finish(process)
     assert code == 0
     assert "Finished server process" in stderr
     assert "Traceback" not in stderr

@@ -31,10 +31,10 @@ async def get(url: str, **kwargs: object) -> httpx.Response:
 
 
 @contextlib.asynccontextmanager
-async def running_server(config: Config) -> AsyncIterator[Server]:
-    """Serve ``config`` exactly as configured (its own host/port, uds or fd) until the block ends."""
+async def running_server(config: Config, sockets: list[socket.socket] | None = None) -> AsyncIterator[Server]:
+    """Serve ``config`` as configured (its own host/port, uds or fd, or ``sockets``) until the block ends."""
     server = Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=sockets))
     started = asyncio.create_task(server._startup_complete.wait())
     await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
     assert server.started, "the server did not start"
@@ -259,6 +259,17 @@ async def test_ipv6(caplog: pytest.LogCaptureFixture) -> None:
         port = server.servers[0].sockets[0].getsockname()[1]
         assert (await get(f"http://[::1]:{port}")).text == "hello"
     assert f"Uvicorn running on http://[::1]:{port} (Press CTRL+C to quit)" in caplog.messages
+
+
+async def test_bind_socket_tcp_serves() -> None:
+    sock = Config(hello, port=0).bind_socket()
+    with sock:
+        # As upstream: the protocol is named, so sock.proto says TCP.
+        assert (sock.family, sock.type) == (socket.AF_INET, socket.SOCK_STREAM)
+        assert sock.proto == socket.IPPROTO_TCP
+        async with running_server(Config(hello), sockets=[sock]) as server:
+            port = server.servers[0].sockets[0].getsockname()[1]
+            assert (await get(f"http://127.0.0.1:{port}")).text == "hello"
 
 
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="::1 is not available")

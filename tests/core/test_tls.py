@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from tests.conftest import TLS_KEY_PASSWORD
-from tests.core.apps import echo_scope
-from tests.core.processes import error_lines, run_python
+from tests.core.apps import echo_scope, hello
+from tests.processes import error_lines, run_python
 from tests.serving import serve
 from uvicorn.config import Config
+from uvicorn.server import Server
 
 
 async def https_get(url: str, context: ssl.SSLContext) -> httpx.Response:
@@ -239,13 +240,48 @@ def test_factory_must_return_a_context() -> None:
     code, lines = start_with_tls("ssl_context_factory=lambda config, default: 'not a context'")
     assert code == 3
     assert lines == [
-        "ERROR:    Invalid value for 'ssl_context_factory': it must return an ssl.SSLContext, "
+        "ERROR:    Invalid value for 'ssl_context_factory': it must return an `ssl.SSLContext`, "
         "it returned str."
     ]
 
 
-def test_default_factory_needs_a_certificate() -> None:
-    code, lines = start_with_tls("ssl_context_factory=lambda config, default: default()")
-    assert code == 3
-    assert len(lines) == 1
-    assert lines[0].startswith("ERROR:    TLS needs a certificate: set 'ssl_certfile' (--ssl-certfile)")
+@pytest.mark.parametrize("how", ["default factory", "key alone"])
+def test_tls_without_a_certificate(how: str, tls_certificate_private_key_path: str) -> None:
+    if how == "default factory":
+        exit_code, lines = start_with_tls("ssl_context_factory=lambda config, default: default()")
+    else:
+        exit_code, lines = start_with_tls(ssl_keyfile=tls_certificate_private_key_path)
+    assert exit_code == 3
+    assert lines == [
+        "ERROR:    TLS requires `ssl_certfile` (--ssl-certfile): set it, or have ssl_context_factory "
+        "build the context without calling the default factory."
+    ]
+
+
+# ---------------------------------------------------------------- mistakes raise for programs, as upstream
+
+
+def test_factory_returning_no_context_raises_type_error() -> None:
+    config = Config(hello, ssl_context_factory=lambda config, default: "not a context")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must return an `ssl.SSLContext`, it returned str"):
+        config.load()
+
+
+def test_default_factory_without_certificate_raises_runtime_error() -> None:
+    config = Config(hello, ssl_context_factory=lambda config, default: default())
+    with pytest.raises(RuntimeError, match="requires `ssl_certfile`"):
+        config.load()
+
+
+def test_key_without_certificate_raises_assertion_error(tls_certificate_private_key_path: str) -> None:
+    config = Config(hello, ssl_keyfile=tls_certificate_private_key_path)
+    with pytest.raises(AssertionError, match="requires `ssl_certfile`"):
+        config.load()
+
+
+async def test_server_lets_the_error_through(tls_certificate_private_key_path: str) -> None:
+    # Server.serve() does not exit on a bad config: the caller gets the exception (as upstream).
+    server = Server(Config(hello, port=0, ssl_keyfile=tls_certificate_private_key_path))
+    with pytest.raises(RuntimeError, match="requires `ssl_certfile`"):
+        await server.serve()
+    assert not server.started

@@ -29,10 +29,7 @@ from tests.protocols.fuzzing.websocket import MAX_SIZE, Session, sessions
 from tests.protocols.fuzzing.websocket_checks import WebSocketOutcome
 from tests.protocols.fuzzing.websocket_checks import check as check_websocket
 from tests.protocols.fuzzing.websocket_checks import echo_app as websocket_echo_app
-from tests.protocols.test_websocket_support import ws
 from tests.serving import RunningServer, serve_in_thread
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 # Bounds a server that never answers; no assertion is about time.
 READ_LIMIT_SECONDS = 30.0

@@ -34,6 +34,8 @@ async def test_exception_before_the_response_gets_a_500(http: str, caplog: pytes
             assert response.header(b"content-length") == b"21"
             assert response.header(b"content-type") == b"text/plain; charset=utf-8"
             assert response.header(b"connection") == b"close"
+            assert response.header(b"server") == b"uvicorn"
+            assert response.header(b"date") is not None
             assert response.body == b"Internal Server Error"
             assert await client.closed()
         async with httpx.AsyncClient() as client:  # the server goes on serving

@@ -31,6 +31,8 @@ async def test_over_the_concurrency_limit_gets_503(http: str, caplog: pytest.Log
             assert response.status_line == b"HTTP/1.1 503 Service Unavailable"
             assert response.header(b"content-length") == b"19"
             assert response.header(b"connection") == b"close"
+            assert response.header(b"server") == b"uvicorn"
+            assert response.header(b"date") is not None
             assert response.body == b"Service Unavailable"
             assert await second.closed()
         gate.open.set()

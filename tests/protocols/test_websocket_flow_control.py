@@ -19,11 +19,8 @@ from tests.protocols.test_websocket_support import (
     frame,
     instrumented,
     raw_websocket,
-    ws,
 )
 from tests.serving import RunningServer, serve
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 MESSAGES = 64
 MESSAGE = 16384  # 64 x 16 KiB: far more than the server may queue with ws_max_queue=4
@@ -59,7 +56,7 @@ async def test_a_full_queue_pauses_reading_until_the_app_catches_up(ws: type[Any
         try:
             await asyncio.wait_for(events["read_paused"].wait(), 30)
             protocol = only_connection(running)
-            queued = len(protocol._messages)
+            queued = len(protocol.session.messages)
             assert not protocol.transport.is_reading()
         finally:
             release.set()  # never leave the app (and so the server's shutdown) waiting

@@ -16,11 +16,8 @@ from tests.protocols.test_websocket_support import (
     frame,
     instrumented,
     raw_websocket,
-    ws,
 )
 from tests.serving import serve
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 FAST_KEEPALIVE = {"ws_ping_interval": 0.05, "ws_ping_timeout": 0.5}
 

@@ -20,11 +20,8 @@ from tests.protocols.test_websocket_support import (
     close_payload,
     frame,
     raw_websocket,
-    ws,
 )
 from tests.serving import serve
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 
 # With permessage-deflate the library reads every frame; without it, plain messages

@@ -28,7 +28,6 @@ from tests.protocols.test_websocket_support import (
     Recorder,
     frame,
     raw_websocket,
-    ws,
 )
 from tests.serving import serve
 from uvicorn.protocols.websockets.plain_frames import (
@@ -39,8 +38,6 @@ from uvicorn.protocols.websockets.plain_frames import (
     xor_unmask,
 )
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 MAX_SIZE = 100_000
 

@@ -13,13 +13,11 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.protocols.test_websocket_support import IMPLEMENTATIONS, Recorder, ws
+from tests.protocols.test_websocket_support import IMPLEMENTATIONS, Recorder
 from tests.serving import serve
 from uvicorn.config import Config, UvicornDeprecationWarning
 from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-
-__all__ = ["ws"]  # the fixture, imported for pytest
 
 
 @pytest.mark.parametrize("name", list(IMPLEMENTATIONS))

@@ -29,6 +29,9 @@ Options most actions understand (each action's handler reads the ones it needs):
   ``cert=client.pem,client-key.pem`` (a client certificate), ``status=N``,
   ``expect=TEXT`` (in the body, or in the output of a finished command),
   ``header=Name:value`` (in the response).
+- ``parser=module:function`` for ``parse`` samples, with ``script=scripts/x.py``
+  when the commands run a script by its path (its folder is put on ``sys.path``
+  to import ``module``);
 - ``file=PATH`` and ``attr=NAME`` for Python samples; an ``app`` sample's other
   ``key=value`` options are ``Config`` parameters (``loop=asyncio``).
 """
@@ -54,6 +57,7 @@ ACTIONS = {
     "output": "log lines that the previous serving sample of the page must have printed",
     "signature": "a call signature compared with inspect.signature of the named object",
     "excerpt": "source code that must appear in the named file of the repository",
+    "members": "classes shown member for member as the named module defines them (every Protocol it exports)",
     "forwarded": "a forwarding header: run through ProxyHeadersMiddleware, the client, scheme "
     "and host it yields compared with the marker's",
     "nginx": "an nginx configuration: run as a real proxy in front of uvicorn when nginx is installed",
@@ -61,6 +65,8 @@ ACTIONS = {
     "socket-activated when its .socket unit came first",
     "dockerfile": "a Dockerfile: parsed (no Docker daemon in CI), and its CMD served in the workspace",
     "checkout": "commands for a checkout of this repository: the same as the README's and CI's",
+    "install": "install commands that scripts/check_dists.py runs as written on fresh environments "
+    "(scenario=NAME: the block of docs/installation.md it runs; other pages repeat it word for word)",
     "parse": "command-line arguments given to the program's own argument parser, without running it",
     "syntax": "a command for software that is not installed here: only its shell syntax is checked",
     "text": "not code (a diagram): only checked to name real distributions",

@@ -25,6 +25,7 @@ from tests.repo.sample_commands import (
     our_distributions,
     split_commands,
 )
+from tests.repo.sample_members import run_members
 from tests.repo.sample_processes import Expectation, check_answer
 from tests.repo.sample_workspace import Workspace, finish_command, imported_from, module_name, serve_command
 from tests.serving import serve_in_thread
@@ -197,12 +198,39 @@ def run_checkout(sample: Sample, workspace: Workspace) -> None:
         assert text in known, f"{command.text!r} is neither in the README's set-up block nor in .ci/run"
 
 
+def run_install(sample: Sample, workspace: Workspace) -> None:
+    # check_dists runs docs/installation.md's blocks for real (it needs the index and a build):
+    # here, every block must be one it runs, and other pages must repeat it word for word.
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        from dists.documented import DOCUMENTED_SCENARIOS, documented_blocks
+    finally:
+        sys.path.pop(0)
+    name = sample.option("scenario")
+    run_by = [scenario.slug for scenario in DOCUMENTED_SCENARIOS if name in scenario.blocks]
+    assert run_by, f"no scenario of scripts/dists/documented.py runs the block {name!r}"
+    commands = [" ".join(command.argv) for command in split_commands(sample.code)]
+    expected = [" ".join(command.argv) for command in split_commands("\n".join(documented_blocks()[name]))]
+    assert commands == expected, f"differs from docs/installation.md's {name!r} block, which check_dists runs"
+
+
 def run_parse(sample: Sample, workspace: Workspace) -> None:
     module_path, _, function = sample.option("parser").partition(":")
-    parse = getattr(importlib.import_module(module_path), function)
+    # script=scripts/x.py: a script run by path; its folder is where its imports are found.
+    script = sample.option("script")
+    if script:
+        sys.path.insert(0, str((REPO_ROOT / script).parent))
+    try:
+        parse = getattr(importlib.import_module(module_path), function)
+    finally:
+        if script:
+            sys.path.pop(0)
     for command in split_commands(sample.code):
         arguments = command.arguments
-        if command.program == "uv":  # uv run python -m benchmarks[.soak] ...: what follows the module
+        if script:  # uv run python scripts/x.py ...
+            assert script in arguments, f"{command.text}: does not run {script}"
+            arguments = arguments[arguments.index(script) + 1 :]
+        elif command.program == "uv":  # uv run python -m benchmarks[.hot_path|.soak] ...: what follows
             arguments = arguments[arguments.index("-m") + 2 :]
         try:
             parse(arguments)
@@ -230,8 +258,10 @@ HANDLERS: dict[str, Callable[[Sample, Workspace], None]] = {
     "output": run_output,
     "signature": run_signature,
     "excerpt": run_excerpt,
+    "members": run_members,
     "forwarded": run_forwarded,
     "checkout": run_checkout,
+    "install": run_install,
     "parse": run_parse,
     "syntax": run_syntax,
     "text": run_text,

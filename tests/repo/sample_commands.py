@@ -105,7 +105,7 @@ def listen_on_free_port(command: Command) -> None:
         assert not fixed or value == "0", f"{command.text}: add port=... to the marker (fixed port {value})"
     assert command.env.get("UVICORN_PORT", "0") == "0", f"{command.text}: add port=... to the marker"
     given = {word.split("=")[0] for word in words}
-    if command.program == "uvicorn" and not {"--port", "--uds", "--fd"} & given:
+    if command.program == "uvicorn" and not {"--port", "--uds", "--fd", "--bind"} & given:
         command.env.setdefault("UVICORN_PORT", "0")
     elif command.program == "gunicorn" and not {"--bind", "-b"} & given:
         command.env.setdefault("GUNICORN_CMD_ARGS", "--bind 127.0.0.1:0")

@@ -11,7 +11,8 @@ How far each is checked depends on what the machine has:
   service's ``ExecStart`` is then run: socket-activated the way systemd does
   it (a listening socket as file descriptor 3, ``LISTEN_FDS`` and
   ``LISTEN_PID`` set) when the page showed its ``.socket`` unit before it,
-  else as it is, listening where it says.
+  else as it is, listening where it says; a ``Type=notify`` service gets a
+  ``NOTIFY_SOCKET`` and must send ``READY=1``, then ``STOPPING=1``.
 - **Dockerfile**: there is no Docker daemon in CI, so the image is never
   built. The instructions are parsed, ``pip install`` requirements are
   checked against our distributions, and the ``CMD`` is served in the
@@ -29,7 +30,13 @@ import subprocess
 from pathlib import Path
 
 from tests.repo.doc_samples import Sample
-from tests.repo.sample_commands import Command, check_pip_install, split_commands
+from tests.repo.sample_commands import (
+    Command,
+    check_pip_install,
+    listen_on_free_port,
+    split_commands,
+    substitute_port,
+)
 from tests.repo.sample_processes import SAFETY_TIMEOUT, Expectation, check_answer, running, sample_env
 from tests.repo.sample_workspace import Workspace, resolve, serve_command
 from tests.serving import serve_in_thread
@@ -141,8 +148,37 @@ def run_systemd(sample: Sample, workspace: Workspace) -> None:
     if socket_unit.exists():  # shown earlier on the page: the service is socket-activated
         listen = _read_unit(socket_unit.read_text())["Socket"]["ListenStream"]
         _socket_activate(runnable, listen, sample, workspace)
+    elif sections["Service"].get("Type") in ("notify", "notify-reload"):
+        _serve_notifying(runnable, sample, workspace)
     else:  # the service binds its own socket, as systemd would start it
         serve_command(runnable, sample, workspace, stop=signal.SIGTERM)
+
+
+def _serve_notifying(command: Command, sample: Sample, workspace: Workspace) -> None:
+    """Run a ``Type=notify`` service with a ``NOTIFY_SOCKET``, as systemd would: READY=1, then STOPPING=1."""
+    path = workspace.path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(path))
+        systemd.settimeout(SAFETY_TIMEOUT)  # a safety net: each wait ends with a datagram
+        if port := sample.option("port"):
+            substitute_port(command, port)
+        listen_on_free_port(command)
+        env = sample_env({**command.env, "NOTIFY_SOCKET": str(path)})
+        with running(resolve(command), workspace.path, env) as child:
+            scheme, host, port_number = child.address()
+            check_answer(scheme, host, port_number, Expectation.from_options(sample.options, workspace.path))
+            assert b"READY=1" in _notifications_until(systemd, b"READY=1"), child.output.text
+            code = child.stop(signal.SIGTERM)
+            assert b"STOPPING=1" in _notifications_until(systemd, b"STOPPING=1")
+        workspace.last_output = child.output.lines
+    assert code in (0, -signal.SIGTERM), f"{command.text} exited with {code}:\n{child.output.text}"
+
+
+def _notifications_until(systemd: socket.socket, wanted: bytes) -> list[bytes]:
+    said: list[bytes] = []
+    while wanted not in said:
+        said.extend(systemd.recv(4096).split(b"\n"))
+    return said
 
 
 def _read_unit(text: str) -> dict[str, dict[str, str]]:

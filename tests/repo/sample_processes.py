@@ -9,12 +9,10 @@ port: the kernel picks one and the server's startup line says which.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +20,19 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect as websocket_connect
 
-from tests.cli.processes import Output
+from tests.processes import SAFETY_TIMEOUT, VENV_BIN, Output, ServerProcess, child_env, kill_group
 
-#: A bound for anything that could hang; never used to wait for something to happen.
-SAFETY_TIMEOUT = 60.0
-VENV_BIN = Path(sys.executable).parent
+__all__ = [
+    "SAFETY_TIMEOUT",
+    "VENV_BIN",
+    "Expectation",
+    "Running",
+    "check_answer",
+    "parse_address",
+    "run_to_end",
+    "running",
+    "sample_env",
+]
 
 _LISTENING = re.compile(
     r"Uvicorn running on (?P<uvicorn>.+?) \(Press CTRL\+C|Listening at: (?P<gunicorn>\S+)"
@@ -50,17 +56,11 @@ def parse_address(where: str) -> tuple[str, str, int]:
 
 
 def sample_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Our environment minus uvicorn's variables, the venv's programs first on PATH, plus ``extra``."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("UVICORN_", "GUNICORN_"))
-        and name not in ("WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS")
-    }
-    env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra or {})
-    return env
+    """Our environment minus uvicorn's variables, the venv's programs first on PATH, plus ``extra``.
+
+    Unlike other children's, the repository is not importable: a sample sees only its workspace.
+    """
+    return child_env(extra, repo_importable=False)
 
 
 @dataclass
@@ -81,8 +81,7 @@ class Running:
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         """Send ``sig`` to the child's session and wait for it to exit; its exit code."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
+        kill_group(self.process.pid, sig)
         code = self.process.wait(SAFETY_TIMEOUT)
         self.output.wait_until_ended()
         return code
@@ -93,26 +92,12 @@ def running(
     argv: list[str], cwd: Path, env: dict[str, str], pass_fds: tuple[int, ...] = ()
 ) -> Iterator[Running]:
     """Start ``argv`` in ``cwd``; on leaving, kill whatever of it still runs."""
-    process = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        pass_fds=pass_fds,
-    )
-    assert process.stdout is not None
-    child = Running(process, Output(process.stdout))
+    child = ServerProcess(argv, cwd, env, pass_fds, merge_output=True)
     try:
-        yield child
+        yield Running(child.process, child.log)
     finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(SAFETY_TIMEOUT)
+        if child.process.poll() is None:
+            child.stop()
 
 
 def run_to_end(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

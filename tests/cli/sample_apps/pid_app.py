@@ -9,7 +9,8 @@ it) and answers:
 - ``/echo``      starts the response, then finishes it with the request body
                  once the body has arrived: a request kept in flight by its client;
 - ``/block``     blocks the event loop for good (a hung worker);
-- ``/forever``   starts the response and never finishes it.
+- ``/forever``   starts the response and never finishes it;
+- ``/grow/N``    keeps N more MiB of memory for good, then answers with the process id.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 print(f"app module imported in process {os.getpid()}", file=sys.stderr, flush=True)
 
 Message = dict[str, Any]
+_kept: list[bytes] = []  # what /grow allocated
 
 
 async def app(scope: Message, receive: Any, send: Any) -> None:
@@ -50,6 +52,10 @@ async def app(scope: Message, receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": b"echo:" + body})
     elif path == "/block":
         time.sleep(3600)  # the event loop stops here: health checks go unanswered
+    elif path.startswith("/grow/"):
+        # Filled with a non-zero byte so every page is really in memory (resident), not just reserved.
+        _kept.append(b"\x01" * (int(path[len("/grow/") :]) * 1024 * 1024))
+        await respond(send, 200, str(os.getpid()).encode())
     elif path == "/forever":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"started;", "more_body": True})

@@ -103,7 +103,7 @@ class Session:
     close: Frame | None  # the client's close frame (when no fault)
     junk: bytes  # after the fault or the close: must be ignored
     cuts: list[int]
-    ending: str  # after everything: "go-away" or "half-close"
+    ending: str  # after everything: "go-away", "half-close" or "linger" (past the close timeout)
 
     @property
     def data(self) -> bytes:
@@ -353,7 +353,9 @@ def sessions(draw: st.DrawFn, fault_kind: str | None = None) -> Session:
             if draw(st.booleans())
             else rnd.randbytes(rnd.randrange(1, 40))
         )
-    session = Session(items, fault, close, junk, [], draw(st.sampled_from(["go-away", "half-close"])))
+    session = Session(
+        items, fault, close, junk, [], draw(st.sampled_from(["go-away", "half-close", "linger"]))
+    )
     length = len(session.data)
     split = draw(st.sampled_from(["one", "bytes", "fixed", "random"]))
     if split == "bytes":

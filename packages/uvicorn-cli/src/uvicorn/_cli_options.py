@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from uvicorn._cli_operations import listener_options, worker_recycling_options
 from uvicorn._cli_types import BoundedFloat, BoundedInt, HeaderType, ImplementationType
 from uvicorn.config import (
     HTTP_PROTOCOLS,
@@ -408,7 +409,9 @@ def server_options(version_option: Callable[[_F], _F]) -> Callable[[_F], _F]:
     header, *app = _app_options()
     groups: list[Callable[[Any], Any]] = [
         *_socket_options(),
+        *listener_options(),
         *_reload_options(),
+        *worker_recycling_options(),
         *_implementation_options(),
         *_logging_options(),
         *_proxy_and_header_options(),

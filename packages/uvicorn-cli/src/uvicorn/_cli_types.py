@@ -54,19 +54,27 @@ class ImplementationType(_ParamType):
 
 
 class HeaderType(_ParamType):
-    """``Name:Value`` → ``[name, value]``: the value may hold colons, spaces around either are dropped."""
+    """``Name:Value`` → ``(name, value)``: the value may hold colons, spaces around either are dropped.
+
+    Upstream 0.55 checks the same shape (a colon after a name) with the same
+    message; a name holding spaces is refused here too (no header name can).
+    """
 
     name = "text"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, list | tuple):
-            return list(value)
+            return tuple(value)
         name, colon, header_value = str(value).partition(":")
         name = name.strip()
         if not colon or not name or any(char.isspace() for char in name):
-            example = "e.g. 'X-Frame-Options:DENY'"
-            self.fail(f"{value!r} is not a header: write it as Name:Value, {example}.", param, ctx)
-        return [name, header_value.strip()]
+            self.fail(
+                f"Expected 'Name:Value' format, got {value!r}. A header name has no spaces; "
+                "for example 'X-Frame-Options:DENY'.",
+                param,
+                ctx,
+            )
+        return (name, header_value.strip())
 
 
 class BoundedInt(click.types.IntParamType):

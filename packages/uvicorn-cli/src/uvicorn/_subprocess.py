@@ -17,6 +17,9 @@ from multiprocessing.context import SpawnProcess
 from socket import socket
 from typing import TYPE_CHECKING
 
+from uvicorn._startup import exit_on_startup_error, startup_failure
+from uvicorn._systemd import forget_notify_socket
+
 if TYPE_CHECKING:
     from uvicorn.config import Config
 
@@ -55,10 +58,14 @@ def subprocess_started(
     if stdin_fileno is not None:
         # A spawned child starts with stdin closed; debuggers (pdb in the app) need the terminal.
         sys.stdin = os.fdopen(stdin_fileno)
-    # Logging configuration is process state: the child starts without it.
-    config.configure_logging()
+    # The supervisor speaks to systemd for all its children (systemd accepts only its main process).
+    forget_notify_socket()
     try:
-        target(sockets=sockets)
+        # A mistake in the options is one line and exit code 3 here too, as in uvicorn.run().
+        with exit_on_startup_error():
+            # Logging configuration is process state: the child starts without it.
+            config.configure_logging()
+            target(sockets=sockets)
     except KeyboardInterrupt:
         # Ctrl+C reaches the whole process group; the supervisor already knows we are stopping,
         # and a traceback from every worker would only bury its messages.
@@ -74,8 +81,6 @@ def check_app_import_string(config: Config) -> None:
     if isinstance(config.app, str):
         module, _, attribute = config.app.partition(":")
         if not module or not attribute:
-            from uvicorn._startup import startup_failure
-
             startup_failure(
                 'Error loading ASGI app. Import string "%s" must be in format "<module>:<attribute>".',
                 config.app,

@@ -17,11 +17,12 @@ import platform
 import sys
 import types
 import warnings
-from typing import Any, cast
+from typing import Any
 
 import click
 
 import uvicorn
+from uvicorn._cli_operations import check_bind_alone
 from uvicorn._cli_options import server_options
 from uvicorn._run import run
 from uvicorn._startup import STARTUP_FAILURE
@@ -63,12 +64,14 @@ _version_option = click.option(
 @server_options(_version_option)
 def main(app: str, **options: Any) -> None:
     """Serve the ASGI application APP, given as "module:attribute" (e.g. "main:app")."""
+    check_bind_alone(click.get_current_context())
+    options["bind"] = list(options["bind"]) or None
     if options["log_config"] is None:
         options["log_config"] = LOGGING_CONFIG
     for name in ("reload_dirs", "reload_includes", "reload_excludes"):
         options[name] = list(options[name]) or None
-    # Upstream hands headers over as [name, value] lists; code that inspects the call expects that.
-    options["headers"] = cast("list[tuple[str, str]]", list(options["headers"]))
+    # A list of (name, value) tuples, as upstream 0.55 hands them over.
+    options["headers"] = list(options["headers"])
     run(app, **options)
 
 

@@ -11,23 +11,34 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from uvicorn._compat import iscoroutinefunction
-from uvicorn._startup import startup_failure
+from uvicorn._startup import InvalidOptionError, StartupError, startup_failure
 from uvicorn.importer import ImportFromStringError, import_from_string
 from uvicorn.logging import TRACE_LOG_LEVEL
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
 
-__all__ = ["call_factory", "detect_interface", "import_app", "wrap_app"]
+__all__ = ["AppImportError", "call_factory", "detect_interface", "import_app", "wrap_app"]
 
 logger = logging.getLogger("uvicorn.error")
 
 
+class AppImportError(StartupError, ModuleNotFoundError):
+    """The app's import string names a package that does not exist (upstream raises ImportError here)."""
+
+
 def import_app(app: Any) -> Any:
-    """``app`` itself, or the object its import string names; one error line and exit 3 if none."""
+    """``app`` itself, or the object its import string names.
+
+    As upstream: an import string naming no module or attribute is one error line
+    and exit 3, but a missing package of the module raises (``AppImportError``,
+    a ``ModuleNotFoundError``), and so does an ``ImportError`` of the app's own code.
+    """
     try:
         return import_from_string(app)
     except ImportFromStringError as exc:
+        if isinstance(exc, ModuleNotFoundError):
+            raise AppImportError(f"Error loading ASGI app. {exc}", name=exc.name) from None
         startup_failure("Error loading ASGI app. %s", exc)
 
 
@@ -83,11 +94,10 @@ def wrap_app(app: Any, config: Config) -> Any:
 
         invalid = invalid_trusted_hosts(config.forwarded_allow_ips)
         if invalid:
-            startup_failure(
-                "Invalid value for 'forwarded_allow_ips' (--forwarded-allow-ips): %s %s not a valid IP "
-                "address or network. Fix the address, or use '*' to trust every client.",
-                ", ".join(repr(item) for item in invalid),
-                "is" if len(invalid) == 1 else "are",
+            raise InvalidOptionError(
+                "Invalid value for 'forwarded_allow_ips' (--forwarded-allow-ips): "
+                f"{', '.join(repr(item) for item in invalid)} {'is' if len(invalid) == 1 else 'are'} "
+                "not a valid IP address or network. Fix the address, or use '*' to trust every client."
             )
         app = ProxyHeadersMiddleware(
             app,

@@ -1,14 +1,17 @@
 """Reject ``Config`` values that cannot work, before anything is imported or bound.
 
 Each check names the option (as ``Config`` calls it, and its CLI flag) and
-what would work instead; ``Config.load`` runs them first.
+what would work instead, in an :class:`InvalidOptionError` (a ``ValueError``);
+``Config.load`` runs them first.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import socket
+from typing import TYPE_CHECKING, NoReturn
 
-from uvicorn._startup import startup_failure
+from uvicorn._bind_addresses import bind_addresses
+from uvicorn._startup import InvalidOptionError
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -24,12 +27,12 @@ def flag_of(option: str) -> str:
     return "--" + option.replace("_", "-")
 
 
-def _fail(option: str, value: object, requirement: str) -> None:
-    startup_failure("Invalid value for '%s' (%s): %r. %s", option, flag_of(option), value, requirement)
+def _fail(option: str, value: object, requirement: str) -> NoReturn:
+    raise InvalidOptionError(f"Invalid value for '{option}' ({flag_of(option)}): {value!r}. {requirement}")
 
 
 def check_option_values(config: Config) -> None:
-    """Exit with one line and code 3 at the first option whose value cannot work."""
+    """Raise :class:`InvalidOptionError` for the first option whose value cannot work."""
     if not isinstance(config.port, int) or not 0 <= config.port <= _MAX_PORT:
         _fail("port", config.port, f"Use a port number from 0 to {_MAX_PORT} (0 picks a free port).")
 
@@ -44,6 +47,8 @@ def check_option_values(config: Config) -> None:
         "limit_request_fields": config.limit_request_fields,
         "limit_request_head_size": config.limit_request_head_size,
         "timeout_request_head": config.timeout_request_head,
+        "limit_max_memory": config.limit_max_memory,
+        "max_worker_lifetime": config.max_worker_lifetime,
     }
     for option, value in must_be_positive.items():
         if value is not None and (not _is_number(value) or value <= 0):
@@ -57,6 +62,7 @@ def check_option_values(config: Config) -> None:
         "reload_delay": config.reload_delay,
         "ws_ping_interval": config.ws_ping_interval,
         "ws_ping_timeout": config.ws_ping_timeout,
+        "max_worker_lifetime_jitter": config.max_worker_lifetime_jitter,
     }
     for option, value in must_not_be_negative.items():
         if value is not None and (not _is_number(value) or value < 0):
@@ -68,6 +74,9 @@ def check_option_values(config: Config) -> None:
         )
     if config.uds is not None and config.fd is not None:
         _fail("fd", config.fd, "Give either 'uds' (--uds) or 'fd' (--fd), not both.")
+    bind_addresses(config)  # raises on an address that does not parse or a conflict
+    if config.reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        _fail("reuse_port", config.reuse_port, "This platform has no SO_REUSEPORT: remove the option.")
 
 
 def _is_number(value: object) -> bool:

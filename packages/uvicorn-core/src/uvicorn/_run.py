@@ -15,7 +15,8 @@ from collections.abc import Callable
 from configparser import RawConfigParser
 from typing import IO, TYPE_CHECKING, Any
 
-from uvicorn._startup import STARTUP_FAILURE, startup_failure
+from uvicorn._bind_addresses import parse_bind_address
+from uvicorn._startup import STARTUP_FAILURE, exit_on_startup_error, startup_failure
 from uvicorn.config import (
     SSL_PROTOCOL_VERSION,
     Config,
@@ -97,6 +98,11 @@ def run(
     timeout_request_head: float = 10.0,
     proxy_forwarded: bool = False,
     proxy_x_forwarded_host: bool = False,
+    bind: list[str] | str | None = None,
+    reuse_port: bool = False,
+    limit_max_memory: int | None = None,
+    max_worker_lifetime: float | None = None,
+    max_worker_lifetime_jitter: float = 0,
 ) -> None:
     """Serve ``app`` until interrupted; the options are :class:`Config`'s, plus ``app_dir``.
 
@@ -104,97 +110,116 @@ def run(
     ``reload`` or ``workers > 1`` the app must be an import string (each server
     process imports it); otherwise the app is imported here, before any event
     loop starts, so a wrong import string fails at once. Exits with code 3 when
-    the server could not start.
+    the server could not start: a mistake in the options, the app's import
+    string, TLS or logging is one ``ERROR:`` line, never a traceback (``Config``
+    and ``Server`` raise it as an exception for programs that use them directly).
     """
     if app_dir is not None:
         sys.path.insert(0, app_dir)
 
-    config = Config(
-        app,
-        host=host,
-        port=port,
-        uds=uds,
-        fd=fd,
-        loop=loop,
-        http=http,
-        http2=http2,
-        ws=ws,
-        ws_max_size=ws_max_size,
-        ws_max_queue=ws_max_queue,
-        ws_ping_interval=ws_ping_interval,
-        ws_ping_timeout=ws_ping_timeout,
-        ws_per_message_deflate=ws_per_message_deflate,
-        lifespan=lifespan,
-        interface=interface,
-        reload=reload,
-        reload_dirs=reload_dirs,
-        reload_includes=reload_includes,
-        reload_excludes=reload_excludes,
-        reload_delay=reload_delay,
-        workers=workers,
-        env_file=env_file,
-        log_config=log_config,
-        log_level=log_level,
-        access_log=access_log,
-        proxy_headers=proxy_headers,
-        server_header=server_header,
-        date_header=date_header,
-        forwarded_allow_ips=forwarded_allow_ips,
-        root_path=root_path,
-        limit_concurrency=limit_concurrency,
-        backlog=backlog,
-        limit_max_requests=limit_max_requests,
-        limit_max_requests_jitter=limit_max_requests_jitter,
-        timeout_keep_alive=timeout_keep_alive,
-        timeout_graceful_shutdown=timeout_graceful_shutdown,
-        timeout_worker_healthcheck=timeout_worker_healthcheck,
-        ssl_keyfile=ssl_keyfile,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile_password=ssl_keyfile_password,
-        ssl_version=ssl_version,
-        ssl_cert_reqs=ssl_cert_reqs,
-        ssl_ca_certs=ssl_ca_certs,
-        ssl_ciphers=ssl_ciphers,
-        ssl_context_factory=ssl_context_factory,
-        headers=headers,
-        use_colors=use_colors,
-        factory=factory,
-        h11_max_incomplete_event_size=h11_max_incomplete_event_size,
-        reset_contextvars=reset_contextvars,
-        limit_request_line=limit_request_line,
-        limit_request_fields=limit_request_fields,
-        limit_request_head_size=limit_request_head_size,
-        timeout_request_head=timeout_request_head,
-        proxy_forwarded=proxy_forwarded,
-        proxy_x_forwarded_host=proxy_x_forwarded_host,
-    )
-    supervised = config.reload or config.workers > 1
-    if supervised and not isinstance(app, str):
-        logger.warning("You must pass the application as an import string to enable 'reload' or 'workers'.")
-        sys.exit(STARTUP_FAILURE)
-    if not supervised:
-        # Import now: an app module that runs its own event loop at import time must
-        # not be imported inside ours. (Worker processes import the app themselves.)
-        config.load_app()
+    with exit_on_startup_error():
+        config = Config(
+            app,
+            host=host,
+            port=port,
+            uds=uds,
+            fd=fd,
+            loop=loop,
+            http=http,
+            http2=http2,
+            ws=ws,
+            ws_max_size=ws_max_size,
+            ws_max_queue=ws_max_queue,
+            ws_ping_interval=ws_ping_interval,
+            ws_ping_timeout=ws_ping_timeout,
+            ws_per_message_deflate=ws_per_message_deflate,
+            lifespan=lifespan,
+            interface=interface,
+            reload=reload,
+            reload_dirs=reload_dirs,
+            reload_includes=reload_includes,
+            reload_excludes=reload_excludes,
+            reload_delay=reload_delay,
+            workers=workers,
+            env_file=env_file,
+            log_config=log_config,
+            log_level=log_level,
+            access_log=access_log,
+            proxy_headers=proxy_headers,
+            server_header=server_header,
+            date_header=date_header,
+            forwarded_allow_ips=forwarded_allow_ips,
+            root_path=root_path,
+            limit_concurrency=limit_concurrency,
+            backlog=backlog,
+            limit_max_requests=limit_max_requests,
+            limit_max_requests_jitter=limit_max_requests_jitter,
+            timeout_keep_alive=timeout_keep_alive,
+            timeout_graceful_shutdown=timeout_graceful_shutdown,
+            timeout_worker_healthcheck=timeout_worker_healthcheck,
+            ssl_keyfile=ssl_keyfile,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile_password=ssl_keyfile_password,
+            ssl_version=ssl_version,
+            ssl_cert_reqs=ssl_cert_reqs,
+            ssl_ca_certs=ssl_ca_certs,
+            ssl_ciphers=ssl_ciphers,
+            ssl_context_factory=ssl_context_factory,
+            headers=headers,
+            use_colors=use_colors,
+            factory=factory,
+            h11_max_incomplete_event_size=h11_max_incomplete_event_size,
+            reset_contextvars=reset_contextvars,
+            limit_request_line=limit_request_line,
+            limit_request_fields=limit_request_fields,
+            limit_request_head_size=limit_request_head_size,
+            timeout_request_head=timeout_request_head,
+            proxy_forwarded=proxy_forwarded,
+            proxy_x_forwarded_host=proxy_x_forwarded_host,
+            bind=bind,
+            reuse_port=reuse_port,
+            limit_max_memory=limit_max_memory,
+            max_worker_lifetime=max_worker_lifetime,
+            max_worker_lifetime_jitter=max_worker_lifetime_jitter,
+        )
+        supervised = config.reload or config.workers > 1
+        if supervised and not isinstance(app, str):
+            logger.warning(
+                "You must pass the application as an import string to enable 'reload' or 'workers'."
+            )
+            sys.exit(STARTUP_FAILURE)
+        if not supervised:
+            # Import now: an app module that runs its own event loop at import time must
+            # not be imported inside ours. (Worker processes import the app themselves.)
+            config.load_app()
 
-    server = Server(config=config)
-    try:
-        if config.should_reload:
-            change_reload = _supervisor("ChangeReload")
-            change_reload(config, target=server.run, sockets=[config.bind_socket()]).run()
-        elif config.workers > 1:
-            multiprocess = _supervisor("Multiprocess")
-            multiprocess(config, sockets=[config.bind_socket()]).run()
-        else:
-            server.run()
-    except KeyboardInterrupt:
-        pass  # Ctrl+C after a graceful shutdown, re-raised by Server.capture_signals
-    finally:
-        if config.uds and os.path.exists(config.uds):
-            os.remove(config.uds)
+        server = Server(config=config)
+        try:
+            if config.should_reload:
+                change_reload = _supervisor("ChangeReload")
+                change_reload(config, target=server.run, sockets=config.bind_sockets()).run()
+            elif config.workers > 1:
+                multiprocess = _supervisor("Multiprocess")
+                multiprocess(config, sockets=config.bind_sockets()).run()
+            else:
+                server.run()
+        except KeyboardInterrupt:
+            pass  # Ctrl+C after a graceful shutdown, re-raised by Server.capture_signals
+        finally:
+            for path in _unix_socket_paths(config):
+                if os.path.exists(path):
+                    os.remove(path)
 
-    if not server.started and not config.should_reload and config.workers == 1:
-        sys.exit(STARTUP_FAILURE)
+        if not server.started and not config.should_reload and config.workers == 1:
+            sys.exit(STARTUP_FAILURE)
+
+
+def _unix_socket_paths(config: Config) -> list[str]:
+    """The socket files the server created, to remove on exit."""
+    if config.uds:
+        return [config.uds]
+    parsed = [parse_bind_address(text) for text in config.bind or [] if isinstance(text, str)]
+    return [address.path for address in parsed if address is not None and address.kind == "unix"]
 
 
 def _supervisor(name: str) -> Any:

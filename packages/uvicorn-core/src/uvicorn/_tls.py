@@ -2,8 +2,11 @@
 
 Every way the options can be wrong (a missing file, a key that needs a
 password, a wrong password, a cipher string OpenSSL rejects) is raised as a
-:class:`TLSSetupError` that names the option to fix; ``Config`` turns it into
-one log line and exit code 3.
+:class:`TLSSetupError` that names the option to fix. TLS without a
+certificate and a factory that returns no context raise what upstream raises
+(``AssertionError`` / ``RuntimeError``, ``TypeError``) with a clear message.
+``uvicorn.run()`` and the command line turn them into one log line and exit
+code 3 (see ``uvicorn._startup``).
 """
 
 from __future__ import annotations
@@ -13,18 +16,24 @@ import ssl
 from typing import TYPE_CHECKING
 
 from uvicorn._option_checks import flag_of
-from uvicorn._startup import startup_failure
+from uvicorn._startup import InvalidOptionError, StartupError
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
 
-__all__ = ["TLSSetupError", "build_ssl_context", "create_ssl_context"]
+__all__ = [
+    "MissingCertificateError",
+    "SSLContextFactoryError",
+    "TLSSetupError",
+    "build_ssl_context",
+    "create_ssl_context",
+]
 
 # PEM markers of an encrypted private key (PKCS#8 and the traditional OpenSSL form).
 _ENCRYPTED_KEY_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
 
 
-class TLSSetupError(ValueError):
+class TLSSetupError(InvalidOptionError):
     """A TLS option has a value that cannot work; ``option`` names it (``Config`` parameter name)."""
 
     def __init__(self, option: str, problem: str) -> None:
@@ -34,6 +43,18 @@ class TLSSetupError(ValueError):
         # (not for "ssl_certfile/ssl_keyfile", when either file may be at fault).
         where = f"'{option}'" if "/" in option else f"'{option}' ({flag_of(option)})"
         super().__init__(f"Invalid value for {where}: {problem}")
+
+
+class MissingCertificateError(StartupError, RuntimeError, AssertionError):
+    """TLS is asked for (a key file, or the default context factory) but no ``ssl_certfile`` is set.
+
+    Upstream raises ``AssertionError`` for a key file alone and ``RuntimeError``
+    when ``ssl_context_factory`` calls the default factory: this is both.
+    """
+
+
+class SSLContextFactoryError(StartupError, TypeError):
+    """``ssl_context_factory`` returned something that is not an ``ssl.SSLContext``."""
 
 
 class _PasswordRequired(Exception):
@@ -158,14 +179,15 @@ def build_ssl_context(config: Config) -> ssl.SSLContext:
     """``config``'s TLS context: from ``ssl_context_factory`` if set, else from the ``ssl_*`` options.
 
     The factory receives ``config`` and a zero-argument function building the
-    default context, which it may call and adjust. Any problem is one log line
-    and exit code 3.
+    default context, which it may call and adjust. Raises :class:`TLSSetupError`,
+    :class:`MissingCertificateError` or :class:`SSLContextFactoryError`.
     """
 
     def default_context() -> ssl.SSLContext:
         if not config.ssl_certfile:
-            startup_failure(
-                "TLS needs a certificate: set 'ssl_certfile' (--ssl-certfile), or have "
+            # The backquoted words are upstream's, which programs may match on.
+            raise MissingCertificateError(
+                "TLS requires `ssl_certfile` (--ssl-certfile): set it, or have "
                 "ssl_context_factory build the context without calling the default factory."
             )
         return create_ssl_context(
@@ -178,15 +200,12 @@ def build_ssl_context(config: Config) -> ssl.SSLContext:
             ciphers=config.ssl_ciphers,
         )
 
-    try:
-        if config.ssl_context_factory is None:
-            return default_context()
-        context: object = config.ssl_context_factory(config, default_context)
-    except TLSSetupError as exc:
-        startup_failure("%s", exc)
+    if config.ssl_context_factory is None:
+        return default_context()
+    context: object = config.ssl_context_factory(config, default_context)
     if not isinstance(context, ssl.SSLContext):
-        startup_failure(
-            "Invalid value for 'ssl_context_factory': it must return an ssl.SSLContext, it returned %s.",
-            type(context).__name__,
+        raise SSLContextFactoryError(
+            "Invalid value for 'ssl_context_factory': it must return an `ssl.SSLContext`, "
+            f"it returned {type(context).__name__}."
         )
     return context

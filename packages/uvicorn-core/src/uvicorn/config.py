@@ -3,8 +3,11 @@
 Constructing a ``Config`` records the options, configures logging and loads
 the ``env_file`` (as upstream does). ``load()`` checks the option values,
 imports the app and the protocol classes, wraps the app in the middleware the
-options ask for and builds the TLS context. Any mistake is reported as one log
-line naming the option, and the process exits with ``STARTUP_FAILURE`` (3).
+options ask for and builds the TLS context. A mistake raises a
+``uvicorn._startup.StartupError`` naming the option (typed as upstream's
+exception for that case), which ``uvicorn.run()`` and the command line report
+as one log line before exiting with ``STARTUP_FAILURE`` (3); where upstream
+itself exits (an import string that names nothing), so does ``load()``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
-from uvicorn._binding import bind_listening_socket
+from uvicorn._binding import bind_listening_socket, bind_listening_sockets
 from uvicorn._option_checks import check_option_values
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
-from uvicorn._startup import STARTUP_FAILURE, startup_failure
+from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError, MissingDependencyError, startup_failure
 from uvicorn._tls import build_ssl_context, create_ssl_context
 from uvicorn.importer import ImportFromStringError, import_from_string
 from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL, apply_log_config
+from uvicorn.protocols.contract import UvicornDeprecationWarning
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGIApplication
@@ -89,9 +93,8 @@ SSL_PROTOCOL_VERSION: int = ssl.PROTOCOL_TLS_SERVER
 
 logger = logging.getLogger("uvicorn.error")
 
-
-class UvicornDeprecationWarning(UserWarning):
-    """Warns of a deprecated uvicorn feature; a ``UserWarning`` so it shows without ``-W`` flags."""
+# What load() produces. Read before load(), any of them loads the config first (Config.__getattr__).
+_MADE_BY_LOAD = frozenset({"loaded_app", "http_protocol_class", "ws_protocol_class", "lifespan_class"})
 
 
 class Config:
@@ -99,7 +102,8 @@ class Config:
 
     After :meth:`load`, ``loaded_app`` is the app wrapped in its middleware and
     ``http_protocol_class`` / ``ws_protocol_class`` / ``lifespan_class`` are the
-    classes the server will instantiate. docs/settings.md describes every option.
+    classes the server will instantiate; reading one of them before loads the
+    config first. docs/settings.md describes every option.
     """
 
     def __init__(
@@ -171,6 +175,12 @@ class Config:
         # Beyond upstream: opt-in proxy headers (RFC 7239 ``Forwarded``, ``X-Forwarded-Host``).
         proxy_forwarded: bool = False,
         proxy_x_forwarded_host: bool = False,
+        # Beyond upstream: listeners and worker recycling (docs/binding.md, docs/deployment.md).
+        bind: list[str] | str | None = None,
+        reuse_port: bool = False,
+        limit_max_memory: int | None = None,
+        max_worker_lifetime: float | None = None,
+        max_worker_lifetime_jitter: float = 0,
     ) -> None:
         self.app = app
         self.host = host
@@ -227,6 +237,11 @@ class Config:
         self.timeout_request_head = timeout_request_head
         self.proxy_forwarded = proxy_forwarded
         self.proxy_x_forwarded_host = proxy_x_forwarded_host
+        self.bind: list[str] | None = [bind] if isinstance(bind, str) else bind
+        self.reuse_port = reuse_port
+        self.limit_max_memory = limit_max_memory
+        self.max_worker_lifetime = max_worker_lifetime
+        self.max_worker_lifetime_jitter = max_worker_lifetime_jitter
 
         self.loaded = False
         self.ssl: ssl.SSLContext | None = None
@@ -259,6 +274,22 @@ class Config:
         if self.reload and self.workers > 1:
             logger.warning('"workers" flag is ignored when reloading is enabled.')
 
+    if not TYPE_CHECKING:  # hidden from mypy, which would otherwise accept any attribute name
+
+        def __getattr__(self, name: str) -> Any:
+            # Only called for attributes not set yet. Protocols never load a config
+            # (protocols/contract.py), but upstream's tests and other code build protocol
+            # classes from a fresh Config(app=...), as upstream's protocols loaded it
+            # themselves: the first read of what load() makes loads it here instead.
+            if name not in _MADE_BY_LOAD or self.__dict__.get("loaded", True) or "_loading" in self.__dict__:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            self._loading = True
+            try:
+                self.load()
+            finally:
+                del self._loading
+            return self.__dict__[name]
+
     # ------------------------------------------------------------ properties
 
     @property
@@ -285,6 +316,8 @@ class Config:
 
     def configure_logging(self) -> None:
         """Apply ``log_config``, then ``log_level`` and ``access_log`` on uvicorn's loggers."""
+        if isinstance(self.log_config, os.PathLike):
+            self.log_config = os.fspath(self.log_config)  # as upstream: the attribute becomes a str
         # ``open`` is passed from here so tests that patch ``uvicorn.config.open`` see the read.
         apply_log_config(self.log_config, self.use_colors, open_file=open)
         if self.log_level is not None:
@@ -302,25 +335,25 @@ class Config:
             return log_level
         level = LOG_LEVELS.get(str(log_level).lower())
         if level is None:
-            startup_failure(
-                "Invalid value for 'log_level' (--log-level): %r. Use one of %s.",
-                log_level,
-                ", ".join(LOG_LEVELS),
+            raise InvalidOptionError(
+                f"Invalid value for 'log_level' (--log-level): {log_level!r}. "
+                f"Use one of {', '.join(LOG_LEVELS)}."
             )
         return level
 
     def _load_env_file(self, env_file: str | os.PathLike[str]) -> None:
         if not os.path.isfile(env_file):
-            startup_failure(
-                "Invalid value for 'env_file' (--env-file): no such file: %r.", os.fspath(env_file)
+            raise InvalidOptionError(
+                f"Invalid value for 'env_file' (--env-file): no such file: {os.fspath(env_file)!r}."
             )
         try:
             from dotenv import load_dotenv
         except ImportError:
-            startup_failure(
-                "env_file=%r needs python-dotenv: pip install python-dotenv (or 'uvicorn[standard]').",
-                os.fspath(env_file),
-            )
+            raise MissingDependencyError(
+                f"env_file={os.fspath(env_file)!r} needs python-dotenv: "
+                "pip install python-dotenv (or 'uvicorn[standard]').",
+                name="dotenv",
+            ) from None
         logger.info("Loading environment from '%s'", env_file)
         load_dotenv(dotenv_path=env_file)
 
@@ -366,9 +399,9 @@ class Config:
                 (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers
             ]
         except (AttributeError, UnicodeEncodeError, ValueError) as exc:
-            startup_failure(
-                "Invalid value for 'headers' (--header): %s. Give (name, value) string pairs in Latin-1.", exc
-            )
+            raise InvalidOptionError(
+                f"Invalid value for 'headers' (--header): {exc}. Give (name, value) string pairs in Latin-1."
+            ) from None
         if self.server_header and b"server" not in dict(encoded):
             encoded.insert(0, (b"server", b"uvicorn"))
         return encoded
@@ -380,15 +413,17 @@ class Config:
         if target is None or (value not in choices and ":" not in value):
             expected = ", ".join(repr(name) for name in choices)
             more = ' or an import string "module:Class"' if free else ""
-            startup_failure(
-                "Invalid value for '%s' (--%s): %r. Use one of %s%s.", option, option, value, expected, more
+            raise InvalidOptionError(
+                f"Invalid value for '{option}' (--{option}): {value!r}. Use one of {expected}{more}."
             )
         try:
             return import_from_string(target)
         except ImportFromStringError as exc:
-            startup_failure("Invalid value for '%s' (--%s): %s", option, option, exc)
+            raise InvalidOptionError(f"Invalid value for '{option}' (--{option}): {exc}") from None
         except ImportError as exc:
-            startup_failure("'%s=%s' needs a library that is not installed: %s", option, value, exc)
+            raise MissingDependencyError(
+                f"'{option}={value}' needs a library that is not installed: {exc}", name=exc.name
+            ) from None
 
     def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
         if self.ws == "none":
@@ -426,11 +461,11 @@ class Config:
         try:
             setup = import_from_string(target)
         except ImportError as exc:
-            startup_failure(
-                "Invalid value for 'loop' (--loop): %r is not available (%s). Install it or use 'asyncio'.",
-                self.loop,
-                exc,
-            )
+            raise MissingDependencyError(
+                f"Invalid value for 'loop' (--loop): {self.loop!r} is not available ({exc}). "
+                "Install it or use 'asyncio'.",
+                name=exc.name,
+            ) from None
         factory: Callable[[], asyncio.AbstractEventLoop] = setup(use_subprocess=self.use_subprocess)
         return factory
 
@@ -438,15 +473,17 @@ class Config:
         """Bind the listening socket for ``uds``, ``fd`` or ``host``/``port`` and log where we listen."""
         return bind_listening_socket(self)
 
+    def bind_sockets(self) -> list[socket.socket]:
+        """Like :meth:`bind_socket`, for every address (``bind``; a host name: each of its addresses)."""
+        return bind_listening_sockets(self)
+
 
 def _int_from_environment(variable: str, option: str) -> int:
     value = os.environ[variable]
     try:
         return int(value)
     except ValueError:
-        startup_failure(
-            "Invalid value for environment variable %s: %r. It sets '%s' and must be an integer.",
-            variable,
-            value,
-            option,
-        )
+        raise InvalidOptionError(
+            f"Invalid value for environment variable {variable}: {value!r}. "
+            f"It sets '{option}' and must be an integer."
+        ) from None

@@ -12,6 +12,15 @@ class ImportFromStringError(Exception):
     """The import string is malformed, its module does not exist, or the attribute is missing."""
 
 
+class _PackageNotFoundError(ImportFromStringError, ModuleNotFoundError):
+    """A package of the import string's module does not exist (``"no_such_pkg.module:app"``).
+
+    Upstream lets ``ModuleNotFoundError`` through in this case, and programs catch
+    it; this is also an ``ImportFromStringError``, with the same message as for a
+    missing module.
+    """
+
+
 def import_from_string(import_str: Any) -> Any:
     """Return the object named by ``"module:attr"`` (``attr`` may be dotted: ``"mod:obj.attr"``).
 
@@ -34,7 +43,10 @@ def import_from_string(import_str: Any) -> Any:
     except ModuleNotFoundError as exc:
         if not _names_the_module_itself(exc, module_name):
             raise
-        raise ImportFromStringError(f'Could not import module "{module_name}".') from None
+        message = f'Could not import module "{module_name}".'
+        if exc.name != module_name:
+            raise _PackageNotFoundError(message, name=exc.name) from None
+        raise ImportFromStringError(message) from None
 
     instance: Any = module
     resolved: list[str] = []

@@ -16,11 +16,14 @@ import os
 import sys
 from collections.abc import Callable
 from copy import copy
-from functools import partial
-from typing import IO, Any, Literal
+from functools import cached_property, partial
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._ansi import style
-from uvicorn._startup import startup_failure
+from uvicorn._startup import MissingDependencyError, StartupError
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.contract import AccessLineFormatter
 
 __all__ = [
     "LOGGING_CONFIG",
@@ -29,6 +32,8 @@ __all__ = [
     "AccessFormatter",
     "ColourizedFormatter",
     "DefaultFormatter",
+    "LogConfigError",
+    "LogConfigNeedsPyYAML",
     "apply_log_config",
 ]
 
@@ -159,19 +164,21 @@ class AccessFormatter(ColourizedFormatter):
         5: partial(style, fg="bright_red"),
     }
 
-    def __init__(
-        self,
-        fmt: str | None = None,
-        datefmt: str | None = None,
-        style: Literal["%", "{", "$"] = "%",
-        use_colors: bool | None = None,
-    ) -> None:
-        super().__init__(fmt=fmt, datefmt=datefmt, style=style, use_colors=use_colors)
-        # For format_access: what does not change from one line to the next.
-        self._status_texts: dict[int, str] = {}
-        self._batchable = self._fmt == _ACCESS_FORMAT and type(self._style) is logging.PercentStyle
+    # What format_access reuses from one line to the next, made at its first call.
+
+    @cached_property
+    def _line_prefix(self) -> str | None:
+        """The level prefix every access line starts with; None when format_access cannot build lines."""
+        if type(self) is not AccessFormatter or self._fmt != _ACCESS_FORMAT:
+            return None
+        if type(self._style) is not logging.PercentStyle:
+            return None
         level_name = self.color_level_name("INFO", logging.INFO) if self.use_colors else "INFO"
-        self._info_prefix = f"{level_name}:{' ' * (_LEVEL_PREFIX_WIDTH - len('INFO'))}"
+        return f"{level_name}:{' ' * (_LEVEL_PREFIX_WIDTH - len('INFO'))}"
+
+    @cached_property
+    def _status_texts(self) -> dict[int, str]:
+        return {}
 
     def get_status_code(self, status_code: int) -> str:
         """``"200 OK"``; an unknown code keeps a trailing space where the phrase would be."""
@@ -194,15 +201,17 @@ class AccessFormatter(ColourizedFormatter):
         could depend on more than these args (a subclass, another format string or
         style): then the caller must log through :mod:`logging` as usual.
         """
-        if type(self) is not AccessFormatter or not self._batchable:
+        prefix = self._line_prefix
+        if prefix is None:
             return None
         request_line = f"{method} {full_path} HTTP/{http_version}"
-        status = self._status_texts.get(status_code)
+        status_texts = self._status_texts
+        status = status_texts.get(status_code)
         if status is None:
-            status = self._status_texts[status_code] = self.get_status_code(status_code)
+            status = status_texts[status_code] = self.get_status_code(status_code)
         if self.use_colors:
-            return f'{self._info_prefix} {client_addr} - "{style(request_line, bold=True)}" {status}'
-        return f'{self._info_prefix} {client_addr} - "{request_line}" {status}'
+            return f'{prefix} {client_addr} - "{style(request_line, bold=True)}" {status}'
+        return f'{prefix} {client_addr} - "{request_line}" {status}'
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record = copy(record)
@@ -223,9 +232,22 @@ class AccessFormatter(ColourizedFormatter):
         return super().formatMessage(record)
 
 
+if TYPE_CHECKING:
+    # The HTTP protocols batch the lines of any formatter with this method (their contract).
+    _access_formatter_fits: type[AccessLineFormatter] = AccessFormatter
+
+
 # ---------------------------------------------------------------- applying a log_config
 
 LogConfig = dict[str, Any] | str | os.PathLike[str] | configparser.RawConfigParser | IO[Any] | None
+
+
+class LogConfigError(StartupError, ValueError):
+    """A ``log_config`` that cannot be read or applied (a ``ValueError``, as ``dictConfig`` raises)."""
+
+
+class LogConfigNeedsPyYAML(MissingDependencyError):
+    """A ``.yaml`` / ``.yml`` ``log_config`` without PyYAML installed (an ``ImportError``, as upstream)."""
 
 
 def apply_log_config(
@@ -234,18 +256,21 @@ def apply_log_config(
     *,
     open_file: Callable[[str], IO[Any]] = open,
 ) -> None:
-    """Configure :mod:`logging` from ``log_config`` (what ``Config(log_config=...)`` accepts).
+    """Configure :mod:`logging` from ``log_config`` (what ``Config(log_config=...)`` accepts), as upstream.
 
-    - a dict goes to ``dictConfig``; a bool ``use_colors`` is set on its
-      ``default`` and ``access`` formatters, in a copy: the caller's dict (often
-      the module-level :data:`LOGGING_CONFIG`) is left as it was;
+    - a dict goes to ``dictConfig`` as it is (its ``disable_existing_loggers``
+      defaults to true, as ``dictConfig``'s does); a bool ``use_colors`` is first
+      written into its ``default`` and ``access`` formatters, in the caller's dict
+      as upstream does, except that :data:`LOGGING_CONFIG` itself is copied, not
+      changed, so one server's choice does not stick to the next;
     - a ``.json`` / ``.yaml`` / ``.yml`` path is read and given to ``dictConfig``;
     - any other path, a ``RawConfigParser`` or an open file goes to ``fileConfig``,
       keeping loggers that already exist;
     - ``None`` leaves logging alone.
 
-    A config that cannot be read or applied is reported as one line; the process
-    exits with code 3. ``open_file`` opens paths (``Config`` passes its own ``open``).
+    Raises :class:`LogConfigError` (one line naming ``--log-config`` and the
+    cause) or :class:`LogConfigNeedsPyYAML`. ``open_file`` opens paths
+    (``Config`` passes its own ``open``).
     """
     logging.addLevelName(TRACE_LOG_LEVEL, "TRACE")
     if log_config is None:
@@ -268,26 +293,29 @@ def apply_log_config(
 def _apply(log_config: object, configure: Callable[[], None]) -> None:
     try:
         configure()
-    except SystemExit:
+    except StartupError:
         raise
     except Exception as exc:
-        # A bad config is a user mistake; logging itself may be half-configured now,
-        # but the last-resort handler still prints this line to stderr.
-        startup_failure("Invalid value for 'log_config' (%s): %s", _describe(log_config), _one_line(exc))
+        # A bad config is a user mistake; logging itself may be half-configured now
+        # (uvicorn._startup.report_startup_error copes with that).
+        raise LogConfigError(
+            f"Invalid value for 'log_config' (--log-config): {_describe(log_config)}: {_one_line(exc)}"
+        ) from exc
 
 
 def _with_colours(config: dict[str, Any], use_colors: bool | None) -> dict[str, Any]:
-    """``config`` with ``use_colors`` set on its uvicorn formatters; copies only what it changes."""
+    """``config`` with ``use_colors`` set on its ``default`` and ``access`` formatters (those it has)."""
     if not isinstance(use_colors, bool):
         return config
+    if config is LOGGING_CONFIG:
+        formatters = config["formatters"]
+        config = {**config, "formatters": {name: dict(f) for name, f in formatters.items()}}
     formatters = config.get("formatters")
-    if not isinstance(formatters, dict):
-        return config
-    new_formatters = dict(formatters)
-    for name in ("default", "access"):
-        if isinstance(formatters.get(name), dict):
-            new_formatters[name] = {**formatters[name], "use_colors": use_colors}
-    return {**config, "formatters": new_formatters}
+    if isinstance(formatters, dict):
+        for name in ("default", "access"):
+            if isinstance(formatters.get(name), dict):
+                formatters[name]["use_colors"] = use_colors
+    return config
 
 
 def _read_json(path: str, open_file: Callable[[str], IO[Any]]) -> dict[str, Any]:
@@ -300,11 +328,12 @@ def _read_yaml(path: str, open_file: Callable[[str], IO[Any]]) -> dict[str, Any]
     try:
         import yaml
     except ImportError:
-        startup_failure(
-            "log_config=%r is a YAML file: install PyYAML (pip install PyYAML, or 'uvicorn[standard]') "
-            "or use a .json or .ini config.",
-            path,
-        )
+        # "Install the PyYAML package or uvicorn[standard]" is upstream's wording, which programs may match.
+        raise LogConfigNeedsPyYAML(
+            f"Invalid value for 'log_config' (--log-config): {path!r} is a YAML file. Install the PyYAML "
+            "package or uvicorn[standard] to read it (pip install PyYAML), or use a .json or .ini config.",
+            name="yaml",
+        ) from None
     with open_file(path) as file:
         loaded: dict[str, Any] = yaml.safe_load(file)
     return loaded
@@ -314,8 +343,8 @@ def _describe(log_config: object) -> str:
     if isinstance(log_config, str):
         return repr(log_config)
     if isinstance(log_config, dict):
-        return "dict"
-    return type(log_config).__name__
+        return "the dict given"
+    return f"the {type(log_config).__name__} given"
 
 
 def _one_line(exc: BaseException) -> str:

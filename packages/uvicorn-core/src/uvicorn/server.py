@@ -22,12 +22,24 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from email.utils import formatdate
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
-from uvicorn._binding import adopt_fd, bind_error_hint, log_running_on
+from uvicorn._binding import (
+    BindFailure,
+    Listener,
+    adopt_fd,
+    bind_error_hint,
+    close_listeners,
+    log_listeners,
+    log_running_on,
+    open_listeners,
+)
 from uvicorn._compat import asyncio_run
+from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
+from uvicorn._systemd import SystemdNotifier
+from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState, ServedConnection
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -48,15 +60,8 @@ _TICK_SECONDS = 0.1
 _TICKS_PER_SECOND = 10
 
 
-class Connection(Protocol):
-    """What the server needs from a protocol instance in ``ServerState.connections``."""
-
-    def shutdown(self) -> None:
-        """Close once the request in flight (if any) is answered."""
-
-
 class ServerState:
-    """State shared by the server and every connection it serves.
+    """State shared by the server and every connection it serves (``ProtocolServerState``).
 
     ``default_headers`` is replaced by a new list once a second (never mutated),
     so a protocol may cache work keyed on the list's identity.
@@ -64,7 +69,7 @@ class ServerState:
 
     def __init__(self) -> None:
         self.total_requests = 0
-        self.connections: set[Connection] = set()
+        self.connections: set[ServedConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.default_headers: list[tuple[bytes, bytes]] = []
 
@@ -82,6 +87,10 @@ class Server:
         self.last_notified = 0.0
 
         self.servers: list[asyncio.Server] = []
+        self._systemd = SystemdNotifier(None)  # see _serve
+        self._recycling = RecyclingLimits(config)
+        # The listeners this server bound itself (not handed over as ``sockets``).
+        self._own_listeners: list[Listener] = []
         self._captured_signals: list[int] = []
         # Set once the server listens (after lifespan startup); tests await it instead of polling.
         self._startup_complete = asyncio.Event()
@@ -115,16 +124,24 @@ class Server:
             process_id,
             extra={"color_message": "Started server process [" + style("%d", fg="cyan") + "]"},
         )
-        await self.startup(sockets=sockets)
-        if not self.should_exit:
-            await self.main_loop()
-        if self.started:
-            await self.shutdown(sockets=sockets)
-            logger.info(
-                "Finished server process [%d]",
-                process_id,
-                extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
-            )
+        # Read here, not in __init__: a Server pickled into a child process reads the child's.
+        self._systemd = SystemdNotifier.from_environment()
+        try:
+            await self.startup(sockets=sockets)
+            self._recycling = RecyclingLimits(config)  # the lifetime counts from here
+            if self.started:
+                self._systemd.ready(f"Serving (process {process_id})")
+            if not self.should_exit:
+                await self.main_loop()
+            if self.started:
+                await self.shutdown(sockets=sockets)
+                logger.info(
+                    "Finished server process [%d]",
+                    process_id,
+                    extra={"color_message": "Finished server process [" + style("%d", fg="cyan") + "]"},
+                )
+        finally:
+            self._systemd.close()
 
     # ------------------------------------------------------------ startup
 
@@ -142,10 +159,13 @@ class Server:
         self._refresh_default_headers()
         # Protocols take these keywords (docs/architecture.md); asyncio.Protocol's own type does not say so.
         protocol_class: Callable[..., asyncio.Protocol] = config.http_protocol_class
+        # What the protocols may read of the config and the state (uvicorn.protocols.contract).
+        protocol_config: ProtocolConfig = config
+        server_state: ProtocolServerState = self.server_state
         create_protocol = functools.partial(
             protocol_class,
-            config=config,
-            server_state=self.server_state,
+            config=protocol_config,
+            server_state=server_state,
             app_state=self.lifespan.state,
         )
         loop = asyncio.get_running_loop()
@@ -157,14 +177,20 @@ class Server:
             if sockets is not None:
                 # Pre-bound sockets: from a supervisor (workers, reload), gunicorn or a test.
                 self.servers = [await listen(sock=_shareable(sock, config)) for sock in sockets]
-            elif config.fd is not None:
+            elif config.fd is not None and not config.bind:
                 self.servers = [await listen(sock=adopt_fd(config.fd))]
-            elif config.uds is not None:
+            elif config.uds is not None and not config.bind:
                 self.servers = [await self._listen_unix(create_protocol, config.uds)]
             else:
-                self.servers = [await listen(host=config.host, port=config.port)]
-        except OSError as exc:
-            logger.error("%s%s", exc, bind_error_hint(exc))
+                # TCP and every --bind address: bound the way the supervisors bind them, so
+                # one process or many listen alike (``::`` serves IPv4 too, names resolve the same).
+                self._own_listeners = open_listeners(config)
+                bound = [sock for listener in self._own_listeners for sock in listener.sockets]
+                self.servers = [await listen(sock=sock) for sock in bound]
+        except (OSError, BindFailure) as exc:
+            hint = bind_error_hint(exc) if isinstance(exc, OSError) else ""
+            logger.error("%s%s", exc, hint)
+            close_listeners(self._own_listeners)
             await self.lifespan.shutdown()
             sys.exit(STARTUP_FAILURE)
 
@@ -186,15 +212,12 @@ class Server:
 
     def _log_started_message(self, listeners: Sequence[socket.socket]) -> None:
         config = self.config
-        if config.fd is not None:
+        if self._own_listeners:
+            log_listeners(self._own_listeners, config.ssl is not None)
+        elif config.fd is not None:
             log_running_on("socket %s", listeners[0].getsockname())
         elif config.uds is not None:
             log_running_on("unix socket %s", config.uds)
-        else:
-            host = config.host or "0.0.0.0"
-            port = listeners[0].getsockname()[1] if config.port == 0 else config.port
-            address_format = "%s://[%s]:%d" if ":" in host else "%s://%s:%d"
-            log_running_on(address_format, "https" if config.ssl else "http", host, port)
 
     # ------------------------------------------------------------ running
 
@@ -209,6 +232,7 @@ class Server:
 
     async def on_tick(self, counter: int) -> bool:
         """Once a second refresh the default headers and maybe notify; say whether to exit."""
+        self._systemd.watchdog()  # the loop ticks: healthy
         if counter % _TICKS_PER_SECOND == 0:
             now = self._refresh_default_headers()
             callback = self.config.callback_notify
@@ -222,7 +246,8 @@ class Server:
         if max_requests is not None and self.server_state.total_requests >= max_requests:
             logger.info("Maximum request limit of %d exceeded. Terminating process.", max_requests)
             return True
-        return False
+        # Memory and lifetime: once a second, the same way out as the request limit.
+        return counter % _TICKS_PER_SECOND == 0 and self._recycling.active and self._recycling.exceeded()
 
     def _refresh_default_headers(self) -> float:
         now = time.time()
@@ -236,10 +261,12 @@ class Server:
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, let connections and tasks finish (bounded), then run the lifespan shutdown."""
         logger.info("Shutting down")
+        self._systemd.stopping()
         for server in self.servers:
             server.close()
         for sock in sockets or []:
             sock.close()
+        close_listeners(self._own_listeners)  # and remove the socket files we created
 
         # Idle connections close now; busy ones close after their current response.
         for connection in list(self.server_state.connections):

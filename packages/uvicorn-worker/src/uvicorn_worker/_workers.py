@@ -36,6 +36,8 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
 
 from uvicorn._compat import asyncio_run
+from uvicorn._startup import StartupError, exit_on_startup_error, report_startup_error
+from uvicorn._systemd import forget_notify_socket
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.server import Server
 from uvicorn_worker._settings import adopt_gunicorn_loggers, config_kwargs_from_gunicorn
@@ -86,7 +88,8 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
             callback_notify=self.callback_notify,
         )
         config_kwargs.update(self.CONFIG_KWARGS)
-        self.config = Config(**config_kwargs)
+        with exit_on_startup_error():
+            self.config = Config(**config_kwargs)
 
     @property
     def alive(self) -> bool:
@@ -171,6 +174,8 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         """Serve gunicorn's sockets until a signal, the request limit or the arbiter's death stops us."""
         if not self.alive:
             return  # SIGTERM arrived while gunicorn was loading the application
+        # gunicorn's arbiter speaks to systemd; a worker must not (systemd accepts the main process only).
+        forget_notify_socket()
         try:
             loop_factory = self.config.get_loop_factory()
         except (Exception, SystemExit) as exc:
@@ -202,13 +207,15 @@ class UvicornWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type inf
         """Exit with gunicorn's boot-error code when the server could not start serving.
 
         The arbiter then stops rather than respawning a worker that would fail
-        the same way. uvicorn has already logged a user mistake (one line, exit
-        code 3); a surprise gets its traceback here. Other exits (SIGABRT's
-        code 1, a quick stop's 0) keep their code.
+        the same way. A user mistake is one line (uvicorn has logged it if it
+        exited with code 3); a surprise gets its traceback here. Other exits
+        (SIGABRT's code 1, a quick stop's 0) keep their code.
         """
         if isinstance(exc, SystemExit):
             if exc.code != STARTUP_FAILURE:
                 raise exc
+        elif isinstance(exc, StartupError):
+            report_startup_error(str(exc))
         else:
             self.log.error("Exception while starting the uvicorn server", exc_info=exc)
         raise SystemExit(Arbiter.WORKER_BOOT_ERROR) from None

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn._subprocess import get_subprocess
 from uvicorn.server import Server
+from uvicorn.supervisors._titles import set_process_title, worker_title
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -122,8 +123,10 @@ class SupervisedServer(Server):
 class Process:
     """A worker process serving ``config`` on the shared ``sockets``, with its health pipe."""
 
-    def __init__(self, config: Config, sockets: list[socket]) -> None:
+    def __init__(self, config: Config, sockets: list[socket], number: int | None = None) -> None:
         self.config = config
+        #: The worker's slot, counted from 1, for its process title (None: no title).
+        self.number = number
         self._server: SupervisedServer | None = None
         self.parent_conn, self.child_conn = Pipe()
         #: Set when the worker announced it serves (supervisor side).
@@ -207,6 +210,14 @@ class Process:
             except _PIPE_ERRORS:
                 return False
         return False
+
+    def has_served(self) -> bool:
+        """Whether the worker announced that it serves, reading what it sent before it exited."""
+        try:
+            self._receive(0, _nothing)
+        except (*_PIPE_ERRORS, ValueError):  # ValueError: our end is closed already
+            pass
+        return self.announced_ready
 
     def stop_accepting(self, timeout: float) -> bool:
         """Ask the worker to close its listeners; True once it confirms within ``timeout`` seconds."""
@@ -303,6 +314,8 @@ class Process:
                 signal.SIGBREAK,  # type: ignore[attr-defined,unused-ignore]
                 lambda sig, frame: signal.raise_signal(signal.SIGTERM),
             )
+        if self.number is not None:
+            set_process_title(worker_title(self.number))
         threading.Thread(target=self.always_pong, name="uvicorn-healthcheck", daemon=True).start()
         self.server.run(sockets)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
 from uvicorn._subprocess import check_app_import_string, get_subprocess, listen_now
+from uvicorn._systemd import SystemdNotifier
 from uvicorn.supervisors._worker import stop_timeout
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class BaseReload:
         self.reloader_name: str | None = None
         self.process: SpawnProcess
         self._previous_handlers: dict[int, Any] = {}
+        self._systemd = SystemdNotifier(None)  # read from the environment in startup()
 
     def signal_handler(self, sig: int, frame: FrameType | None) -> None:
         """SIGINT / SIGTERM: stop watching, then stop the server."""
@@ -93,6 +95,7 @@ class BaseReload:
 
     def pause(self) -> None:
         """Wait ``reload_delay`` between two checks; end the iteration once told to exit."""
+        self._systemd.watchdog()
         if self.should_exit.wait(self.config.reload_delay):
             raise StopIteration()
 
@@ -117,15 +120,22 @@ class BaseReload:
             self._previous_handlers[sig] = signal.signal(sig, self.signal_handler)
         listen_now(self.sockets, self.config.backlog)
         self._start_process()
+        # The server process has started; connections wait in the listening sockets' backlog.
+        self._systemd = SystemdNotifier.from_environment()
+        self._systemd.ready("Serving (reloading on changes)")
 
     def restart(self) -> None:
         """Stop the server process (gracefully) and start a new one on the same sockets."""
+        self._systemd.reloading("Restarting the server after changes")
         self._stop_process()
         self._start_process()
+        self._systemd.ready("Serving (reloading on changes)")
 
     def shutdown(self) -> None:
         """Stop the server process, close the sockets and give the signals back."""
+        self._systemd.stopping()
         self._stop_process()
+        self._systemd.close()
         for sock in self.sockets:
             sock.close()
         if threading.current_thread() is threading.main_thread():

@@ -6,6 +6,8 @@ worker exits, and every half second to check the workers' health (see
 
 - a worker that exits is replaced; one that exits with ``STARTUP_FAILURE``
   (3) stops the supervisor, as every replacement would fail the same way;
+  workers that keep dying before they serve are replaced after a growing
+  delay (:mod:`uvicorn.supervisors._backoff`);
 - a worker that leaves a health check unanswered for
   ``--timeout-worker-healthcheck`` seconds is killed and replaced;
 - SIGINT / SIGTERM: every worker shuts down gracefully; one still running
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket as socket_module
 import sys
 import threading
 import time
@@ -30,8 +33,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from uvicorn._ansi import style
+from uvicorn._binding import reuse_port_copy
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._subprocess import check_app_import_string, listen_now
+from uvicorn._systemd import SystemdNotifier
+from uvicorn.supervisors._backoff import CrashBackoff
+from uvicorn.supervisors._titles import MASTER_TITLE, set_process_title
 from uvicorn.supervisors._worker import Process, stop_timeout
 
 if TYPE_CHECKING:
@@ -60,6 +67,11 @@ class Multiprocess:
         self.sockets = sockets
         self.processes_num = config.workers
         self.processes: list[Process] = []
+        # Slots whose worker died before serving, with when to start the next one (crash-loop backoff).
+        self._respawn_at: dict[int, float] = {}
+        self._backoff = CrashBackoff()
+        # With --reuse-port: the listening sockets of each worker slot (slot 0: ``sockets``).
+        self._slot_sockets: list[list[socket]] = []
         # Workers told to stop (SIGHUP, SIGTTOU) and not yet exited, with when to kill them.
         self.retiring: list[tuple[Process, float | None]] = []
         self.should_exit = threading.Event()
@@ -68,6 +80,9 @@ class Multiprocess:
         # Set when a worker could not start: the supervisor then exits with STARTUP_FAILURE.
         self.startup_failed = False
         self._wakeup: tuple[int, int] | None = None
+        self._systemd = SystemdNotifier(None)  # read from the environment in run()
+        # Whether systemd was told READY=1 since the start or the last reload.
+        self._ready_announced = False
         # Handlers go in here, not in run(): run() may be called from another thread.
         self._previous_handlers: dict[int, Any] = {}
         for sig in SIGNALS:
@@ -95,6 +110,8 @@ class Multiprocess:
             extra={"color_message": "Started parent process [" + style("%d", fg="cyan", bold=True) + "]"},
         )
         self._wakeup = _nonblocking_pipe()
+        self._systemd = SystemdNotifier.from_environment()
+        set_process_title(MASTER_TITLE)
         try:
             listen_now(self.sockets, self.config.backlog)
             self.init_processes()
@@ -103,10 +120,15 @@ class Multiprocess:
                 self.handle_signals()
                 self.keep_subprocess_alive()
                 self._reap_retiring()
+                self._announce_when_ready()
+                self._systemd.watchdog()  # our loop runs: the supervisor is healthy
+            self._systemd.stopping()
             self.terminate_all()
             self.join_all()
         finally:
+            self._close_slot_sockets(1)
             self._close_wakeup()
+            self._systemd.close()
             self._restore_signal_handlers()
         logger.info(
             "Stopping parent process [%d]",
@@ -120,10 +142,17 @@ class Multiprocess:
 
     def _sleep_until_something_happens(self) -> None:
         running = self.processes + [process for process, _ in self.retiring]
-        waitables: list[Any] = [process.process.sentinel for process in running if process.pid]
+        waitables: list[Any] = [
+            process.process.sentinel for process in running if process.pid and process.exitcode is None
+        ]
+        # Not the pipes: a starting worker answers each health check at once, and waking on
+        # every answer would ping-pong without pause. READY messages are read on the tick.
         if self._wakeup is not None:
             waitables.append(self._wakeup[0])
-        wait(waitables, timeout=_TICK_SECONDS)
+        timeout = _TICK_SECONDS
+        if self._respawn_at:  # wake up when a delayed worker is due
+            timeout = max(0.0, min(timeout, min(self._respawn_at.values()) - time.monotonic()))
+        wait(waitables, timeout=timeout)
         if self._wakeup is not None:
             try:
                 while os.read(self._wakeup[0], 512):
@@ -146,13 +175,56 @@ class Multiprocess:
 
     def init_processes(self) -> None:
         """Start ``processes_num`` workers."""
-        for _ in range(self.processes_num):
-            self.processes.append(self._start_process())
+        for index in range(self.processes_num):
+            self.processes.append(self._start_process(index))
 
-    def _start_process(self) -> Process:
-        process = Process(self.config, self.sockets)
+    def _start_process(self, index: int) -> Process:
+        self._respawn_at.pop(index, None)
+        process = Process(self.config, self._sockets_of(index), number=index + 1)
         process.start()
         return process
+
+    def _sockets_of(self, index: int) -> list[socket]:
+        """The listening sockets of worker slot ``index``.
+
+        Without --reuse-port every worker shares ``sockets``. With it, each slot
+        has its own SO_REUSEPORT copy of every TCP socket, which the kernel
+        balances connections over. The supervisor keeps each copy open and
+        listening, and a slot's replacement worker inherits it: connections
+        waiting in its backlog are served by the replacement, never reset.
+        """
+        if not self.config.reuse_port:
+            return self.sockets
+        while len(self._slot_sockets) <= index:
+            if not self._slot_sockets:
+                self._slot_sockets.append(self.sockets)
+            else:
+                self._slot_sockets.append(self._reuse_port_copies())
+        return self._slot_sockets[index]
+
+    def _reuse_port_copies(self) -> list[socket]:
+        copies: list[socket] = []
+        for sock in self.sockets:
+            if not _balanced(sock):
+                copies.append(sock)  # UNIX and inherited sockets stay shared
+                continue
+            try:
+                copy = reuse_port_copy(sock)
+            except OSError as exc:
+                logger.warning("Could not open another SO_REUSEPORT socket (%s); the worker shares one.", exc)
+                copies.append(sock)
+                continue
+            copy.listen(self.config.backlog)  # connections wait for the worker in its backlog
+            copies.append(copy)
+        return copies
+
+    def _close_slot_sockets(self, first: int) -> None:
+        """Close the SO_REUSEPORT copies of slots ``first`` and above (never the shared ``sockets``)."""
+        for copies in self._slot_sockets[first:]:
+            for sock in copies:
+                if sock not in self.sockets:
+                    sock.close()
+        del self._slot_sockets[max(first, 1) :]
 
     def terminate_all(self) -> None:
         """Ask every worker to shut down gracefully."""
@@ -199,6 +271,10 @@ class Multiprocess:
             return  # stopping: nothing to keep alive
         timeout = self.config.timeout_worker_healthcheck
         for index, process in enumerate(self.processes):
+            if index in self._respawn_at:
+                if time.monotonic() >= self._respawn_at[index]:
+                    self.processes[index] = self._start_process(index)
+                continue
             if not process.process.is_alive():
                 process.join()
                 if process.exitcode == STARTUP_FAILURE:
@@ -219,16 +295,33 @@ class Multiprocess:
                 process.kill()
                 process.join()
             logger.info("Child process [%s] died", process.pid)
-            self.processes[index] = self._start_process()
+            self._replace_dead(index, process)
+
+    def _replace_dead(self, index: int, process: Process) -> None:
+        """Start a replacement for a dead worker: at once, or later when its slot is crash-looping."""
+        early_deaths, delay = self._backoff.record_death(index, served=process.has_served())
+        if delay <= 0:
+            self.processes[index] = self._start_process(index)
+            return
+        logger.warning(
+            "Child process [%s] died before serving (exit code %s, %d times in a row); "
+            "starting a new one in %.1f seconds.",
+            process.pid,
+            process.exitcode,
+            early_deaths,
+            delay,
+        )
+        self._systemd.status(f"Worker {index + 1} keeps dying at startup; next attempt in {delay:.1f} s")
+        self._respawn_at[index] = time.monotonic() + delay
 
     def restart_all(self) -> None:
         """Replace every worker, one at a time, each replacement serving before the old one retires."""
         for index, old_process in enumerate(self.processes):
             if self._exit_requested():
                 return
-            new_process = self._start_process()
+            new_process = self._start_process(index)
             timeout = self.config.timeout_worker_healthcheck
-            if not new_process.wait_ready(timeout, self._exit_requested):
+            if not new_process.wait_ready(timeout, self._give_up_waiting):
                 new_process.kill()
                 new_process.join()
                 if not self._exit_requested():
@@ -242,6 +335,19 @@ class Multiprocess:
             # The replacement serves: the old one may stop accepting and finish what it has.
             self.processes[index] = new_process
             self._retire(old_process)
+
+    def _announce_when_ready(self) -> None:
+        """Tell systemd READY=1 once every worker serves (at startup and after a reload)."""
+        if self._ready_announced or not self.processes:
+            return
+        if all(process.announced_ready for process in self.processes):
+            self._ready_announced = True
+            self._systemd.ready(f"Serving with {len(self.processes)} worker(s)")
+
+    def _give_up_waiting(self) -> bool:
+        """While a long operation waits (a rolling restart): keep the watchdog fed, stop on exit signals."""
+        self._systemd.watchdog()
+        return self._exit_requested()
 
     def _exit_requested(self) -> bool:
         """True once SIGINT/SIGTERM arrived, even while a long operation delays handling it."""
@@ -274,12 +380,14 @@ class Multiprocess:
 
     def handle_hup(self) -> None:
         logger.info("Received SIGHUP, restarting processes.")
+        self._systemd.reloading("Replacing the workers one at a time")
+        self._ready_announced = False  # READY=1 again once every (new) worker serves
         self.restart_all()
 
     def handle_ttin(self) -> None:
         logger.info("Received SIGTTIN, increasing the number of processes.")
         self.processes_num += 1
-        self.processes.append(self._start_process())
+        self.processes.append(self._start_process(len(self.processes)))
 
     def handle_ttou(self) -> None:
         logger.info("Received SIGTTOU, decreasing number of processes.")
@@ -287,7 +395,18 @@ class Multiprocess:
             logger.info("Already reached one process, cannot decrease the number of processes anymore.")
             return
         self.processes_num -= 1
+        self._respawn_at.pop(len(self.processes) - 1, None)
+        self._backoff.forget(len(self.processes) - 1)
         self._retire(self.processes.pop())
+        self._close_slot_sockets(len(self.processes))
+
+
+def _balanced(sock: socket) -> bool:
+    """A TCP socket bound with SO_REUSEPORT: the kernel can balance over copies of it."""
+    reuse_port = getattr(socket_module, "SO_REUSEPORT", None)
+    if reuse_port is None or sock.family not in (socket_module.AF_INET, socket_module.AF_INET6):
+        return False
+    return bool(sock.getsockopt(socket_module.SOL_SOCKET, reuse_port))
 
 
 def _nonblocking_pipe() -> tuple[int, int]:

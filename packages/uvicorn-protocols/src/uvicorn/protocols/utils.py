@@ -7,7 +7,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from uvicorn._types import WWWScope
+    from uvicorn.protocols.asgi_types import WWWScope
 
 
 class ClientDisconnected(OSError):

@@ -3,10 +3,11 @@
 Going through :mod:`logging` costs a record, a formatter pass, a lock and a
 flushed write per request: with the default setup that is most of a hello-world
 request's time. When the ``uvicorn.access`` logger has exactly one plain
-``StreamHandler`` whose formatter offers ``format_access`` (uvicorn's
-``AccessFormatter`` with its default format), the same lines are built directly
-and written together once per event-loop iteration. Any other setup (filters,
-other handlers, propagation, a custom format) goes through ``logging`` unchanged.
+``StreamHandler`` whose formatter is an ``AccessLineFormatter`` (``contract.py``;
+uvicorn-core's ``AccessFormatter`` is one), the same lines are built by its
+``format_access`` and written together once per event-loop iteration. Any other
+setup (filters, other handlers, propagation, a custom format) goes through
+``logging`` unchanged.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 if TYPE_CHECKING:
-    from uvicorn._types import HTTPScope
+    from uvicorn.protocols.asgi_types import HTTPScope
+    from uvicorn.protocols.contract import AccessLineFormatter
 
 __all__ = ["AccessLog", "ConnectionAccessLog", "access_log_for"]
 
@@ -36,7 +38,7 @@ def _batchable_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | N
     handler = handlers[0]
     if type(handler) is not logging.StreamHandler or handler.filters or handler.level > _INFO:
         return None
-    if getattr(handler.formatter, "format_access", None) is None:
+    if getattr(handler.formatter, "format_access", None) is None:  # not an AccessLineFormatter
         return None
     return handler
 
@@ -167,9 +169,8 @@ class ConnectionAccessLog:
         path = get_path_with_query_string(scope)
         line = None
         if handler is not None:
-            line = handler.formatter.format_access(  # type: ignore[union-attr]
-                self._client_addr, request[0], path, request[3], status
-            )
+            formatter = cast("AccessLineFormatter", handler.formatter)  # checked by _batchable_handler
+            line = formatter.format_access(self._client_addr, request[0], path, request[3], status)
         if line is None:
             writer.log_record(self._client_addr, request[0], path, request[3], status)
             return

@@ -26,6 +26,7 @@ from uvicorn.protocols.http.request_head import (
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
+from uvicorn.protocols.http.upgrade import UpgradeRequest, hand_over
 from uvicorn.protocols.utils import (
     get_local_addr,
     get_remote_addr,
@@ -33,9 +34,8 @@ from uvicorn.protocols.utils import (
 )
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGI3Application, HTTPScope
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+    from uvicorn.protocols.asgi_types import ASGI3Application, HTTPScope
+    from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
 TRACE_LOG_LEVEL = 5
 NO_WEBSOCKET_LIBRARY = (
@@ -60,7 +60,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "_raw_root_path",
         "_reading",
         "_scope_template",
-        "_upgrade_head",
+        "_upgrade_request",
         "_upgrade_trailing",
         "access_lines",
         "access_log",
@@ -93,13 +93,11 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def __init__(
         self,
-        config: Config,
-        server_state: ServerState,
+        config: ProtocolConfig,
+        server_state: ProtocolServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if not config.loaded:
-            config.load()
         self.config = config
         self.app: ASGI3Application = config.loaded_app
         self.loop = _loop or asyncio.get_event_loop()
@@ -141,7 +139,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # A list, not a deque: an empty deque costs 760 bytes per idle connection, and the
         # queue stays short (reading pauses as soon as a request waits here).
         self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
-        self._upgrade_head: bytes | None = None  # request head to hand to the WebSocket protocol
+        # The parsed upgrade request to hand to the WebSocket protocol: method, target, version, headers.
+        self._upgrade_request: UpgradeRequest | None = None
         self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
         self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
@@ -272,7 +271,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
         if facts.upgrade is not None and facts.upgrade_token:
             if facts.upgrade == b"websocket" and self.ws_protocol_class is not None:
-                self._upgrade_head = self._rebuild_head(method, target, headers)
+                self._upgrade_request = (method, target, http_version, headers)
                 return
             self.logger.warning("Unsupported upgrade request.")
             if self.ws_protocol_class is None:
@@ -324,7 +323,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        response = error_response(status, message)
+        response = error_response(status, message, default_headers=self.server_state.default_headers)
         cycle = self.cycle
         if cycle is not None and cycle is self._reading and not cycle.response_complete:
             # The bad bytes are the body of the request in flight: it can never be completed.
@@ -422,27 +421,16 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self._head_timer = None
 
     def _switch_to_websocket(self) -> None:
-        assert self.ws_protocol_class is not None and self._upgrade_head is not None
+        assert self.ws_protocol_class is not None and self._upgrade_request is not None
         self.connections.discard(self)
         self._cancel_timers()
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", self._log_prefix())
         self.flow.resume_reading()
-        protocol = self.ws_protocol_class(  # type: ignore[call-arg]
-            config=self.config, server_state=self.server_state, app_state=self.app_state
-        )
-        protocol.connection_made(self.transport)
-        protocol.data_received(self._upgrade_head + (self._upgrade_trailing or b""))
-        self.transport.set_protocol(protocol)
-        self._upgrade_head = self._upgrade_trailing = None
-
-    @staticmethod
-    def _rebuild_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-        lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
-        for name, value in headers:
-            lines += (name, b": ", value, b"\r\n")
-        lines.append(b"\r\n")
-        return b"".join(lines)
+        request, trailing = self._upgrade_request, self._upgrade_trailing or b""
+        self._upgrade_request = self._upgrade_trailing = None
+        arguments = {"config": self.config, "server_state": self.server_state, "app_state": self.app_state}
+        hand_over(self.ws_protocol_class, self.transport, arguments, request, trailing)
 
     def _log_prefix(self) -> str:
         return "%s:%d - " % self.client if self.client else ""

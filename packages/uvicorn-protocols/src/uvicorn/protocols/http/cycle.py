@@ -13,29 +13,23 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
-from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialize_default_headers
+from uvicorn.protocols.http.response_head import (
+    BodyFraming,
+    ResponseHead,
+    error_messages,
+    serialized_defaults,
+)
+from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 from uvicorn.protocols.http.streamed_writes import StreamedWrites
 
 if TYPE_CHECKING:
-    from uvicorn._types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
+    from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
     from uvicorn.protocols.http.connection import HTTPConnection
 
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Bodies at least this large are written apart from the head rather than copied onto it.
 _COPY_LIMIT = 16384
-
-# The server-wide headers change once a second (the date); serialise them once per change.
-_default_headers_source: list[tuple[bytes, bytes]] | None = None
-_default_headers_bytes = b""
-
-
-def _serialized_defaults(headers: list[tuple[bytes, bytes]]) -> bytes:
-    global _default_headers_source, _default_headers_bytes
-    if headers is not _default_headers_source:
-        _default_headers_bytes = serialize_default_headers(headers)
-        _default_headers_source = headers
-    return _default_headers_bytes
 
 
 class RequestResponseCycle:
@@ -164,18 +158,9 @@ class RequestResponseCycle:
         if self.disconnected or self.transport.is_closing():
             return
         self.keep_alive = False
-        await self.send(
-            {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", b"21"),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await self.send({"type": "http.response.body", "body": b"Internal Server Error"})
+        start, body = error_messages(500, "Internal Server Error")
+        await self.send(start)
+        await self.send(body)
 
     # ------------------------------------------------------------ ASGI receive
 
@@ -231,7 +216,7 @@ class RequestResponseCycle:
         self._head = ResponseHead(
             message["status"],
             message.get("headers", ()),
-            _serialized_defaults(defaults),
+            serialized_defaults(defaults),
             defaults,
             self.keep_alive,
         )
@@ -239,8 +224,7 @@ class RequestResponseCycle:
         # Once a response starts, "100 Continue" would land inside it (an app may still
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
-        status = self._head.status
-        if status < 200 or status in (204, 304):
+        if self._head.status in NO_CONTENT_STATUSES:
             self._with_body = False
 
     def _send_body(self, body: bytes, more_body: bool) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.protocols.http.response_head import error_messages
 
-CLOSE_HEADER = (b"connection", b"close")
+if TYPE_CHECKING:
+    from uvicorn.protocols.asgi_types import ASGIReceiveCallable, ASGISendCallable, Scope
 
 #: Buffered request body bytes above which the connection stops reading.
 HIGH_WATER_LIMIT = 65536
@@ -64,15 +64,6 @@ class FlowControl:
 
 async def service_unavailable(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """The app run instead of the real one when ``limit_concurrency`` is exceeded."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", b"19"),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"Service Unavailable"})
+    start, body = error_messages(503, "Service Unavailable")
+    await send(start)
+    await send(body)

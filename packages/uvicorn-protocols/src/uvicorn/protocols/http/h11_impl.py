@@ -8,23 +8,17 @@ written by the shared cycle.
 from __future__ import annotations
 
 import asyncio
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h11
 
 from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.request_head import INVALID_REQUEST
-
-if TYPE_CHECKING:
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
+from uvicorn.protocols.http.rules import CONTROL_CHARACTER
 
 __all__ = ["H11Protocol", "RequestResponseCycle"]
 
-# h11 lets most control characters through in header values; they never reach the app.
-_CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # The statuses h11 suggests for what it refuses, with the same words the shared checks use.
 _ERROR_MESSAGES = {
     400: INVALID_REQUEST,
@@ -48,22 +42,17 @@ class H11Protocol(HTTPConnection):
 
     __slots__ = ("_line_done", "_max_incomplete", "_message_bytes", "conn")
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The parser state belongs to the connection; made with it rather than in __init__
+        # so the constructor stays the one every protocol shares (contract.py).
+        config = self.config
         self._max_incomplete = config.h11_max_incomplete_event_size or config.limit_request_head_size
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_incomplete)
-        # How far the current message got, for the request-line and head limits.
-        self._message_bytes = 0
-        self._line_done = False
+        self._next_message(b"")
+        super().connection_made(transport)
 
     def _next_message(self, unread: bytes) -> None:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_incomplete)
+        # How far the current message got, for the request-line and head limits.
         self._message_bytes = 0
         self._line_done = False
         if unread:
@@ -91,8 +80,9 @@ class H11Protocol(HTTPConnection):
             event_type = type(event)
             if event_type is h11.Request:
                 headers = _header_list(event.headers)  # type: ignore[union-attr]
-                if _CONTROL_CHARACTER.search(b"\t".join([value for _, value in headers])) is not None:
-                    name = next(name for name, value in headers if _CONTROL_CHARACTER.search(value))
+                # h11 lets most control characters through in header values; they never reach the app.
+                if CONTROL_CHARACTER.search(b"\t".join([value for _, value in headers])) is not None:
+                    name = next(name for name, value in headers if CONTROL_CHARACTER.search(value))
                     self.reject(400, INVALID_REQUEST, f"control character in header {name.decode()!r}")
                     return
                 self.on_request_head(
@@ -101,7 +91,7 @@ class H11Protocol(HTTPConnection):
                     event.http_version.decode("ascii"),  # type: ignore[union-attr]
                     headers,
                 )
-                if self._upgrade_head is not None and not self.stopped_reading():
+                if self._upgrade_request is not None and not self.stopped_reading():
                     self.handoff_upgrade(conn.trailing_data[0])
                     return
             elif event_type is h11.Data:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
 
 import httptools
 
 from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.request_head import INVALID_REQUEST
-
-if TYPE_CHECKING:
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
 
 __all__ = ["HttpToolsProtocol", "RequestResponseCycle"]
 
@@ -32,18 +27,13 @@ class HttpToolsProtocol(HTTPConnection):
 
     __slots__ = ("_headers", "_in_head", "_url", "parser")
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Made with the connection, so the constructor stays the one every protocol shares.
         self.parser = httptools.HttpRequestParser(self)
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False
+        super().connection_made(transport)
 
     def _mid_head(self) -> bool:
         return self._in_head
@@ -53,7 +43,7 @@ class HttpToolsProtocol(HTTPConnection):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             rest = data[exc.args[0] :]
-            if self._upgrade_head is not None:
+            if self._upgrade_request is not None:
                 self.handoff_upgrade(rest)
             else:
                 # An Upgrade we do not act on (h2c, ...): stay on HTTP/1.1 with a new parser.

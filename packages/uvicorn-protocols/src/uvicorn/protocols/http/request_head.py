@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import urllib.parse
 
+from uvicorn.protocols.http.rules import comma_list
+
 __all__ = [
     "INVALID_REQUEST",
     "HeadProblem",
@@ -87,10 +89,6 @@ def check_limits(
         raise HeadProblem(431, "Request header fields too large.")
 
 
-def _tokens(value: bytes) -> list[bytes]:
-    return [token.strip() for token in value.lower().split(b",")]
-
-
 def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> RequestFacts:
     """One pass over the request headers: framing sanity, Host rules, connection options."""
     facts = RequestFacts()
@@ -108,7 +106,7 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
         elif kind == _TRANSFER_ENCODING:
             transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
         elif kind == _CONNECTION:
-            tokens = _tokens(value)
+            tokens = comma_list(value)
             if b"close" in tokens:
                 facts.close = True
             if b"upgrade" in tokens:
@@ -129,7 +127,7 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
             raise HeadProblem(
                 400, "Invalid HTTP request received: both Content-Length and Transfer-Encoding."
             )
-        codings = _tokens(transfer_encoding)
+        codings = comma_list(transfer_encoding)
         if codings != [b"chunked"]:
             # RFC 9112 6.3: unless chunked comes last (and once), the body's end is unknowable.
             if codings[-1] != b"chunked" or codings.count(b"chunked") > 1:

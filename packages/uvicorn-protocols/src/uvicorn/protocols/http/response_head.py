@@ -9,16 +9,23 @@ on every response.
 from __future__ import annotations
 
 import http
-import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from uvicorn.protocols.http.rules import CONTROL_CHARACTER, NO_CONTENT_STATUSES, TOKEN, comma_list
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.asgi_types import HTTPResponseBodyEvent, HTTPResponseStartEvent
 
 __all__ = [
     "STATUS_LINES",
     "BodyFraming",
     "HeaderError",
     "ResponseHead",
+    "error_messages",
     "error_response",
     "serialize_default_headers",
+    "serialized_defaults",
 ]
 
 
@@ -32,11 +39,6 @@ def _status_line(status: int) -> bytes:
 
 #: ``b"HTTP/1.1 200 OK\r\n"`` and friends, for every status an app may send.
 STATUS_LINES: dict[int, bytes] = {status: _status_line(status) for status in range(100, 1000)}
-
-# RFC 9110 5.6.2: token = 1*tchar.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# RFC 9110 5.5: field values are visible characters, SP, HTAB and obs-text.
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 # What a header name means to the server; learned once per distinct name.
 _ORDINARY, _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _DEFAULT_OVERRIDE = range(5)
@@ -64,7 +66,7 @@ def _classify(name: bytes) -> int:
         return kind
     if not isinstance(name, bytes):
         raise HeaderError(f"Response header names must be bytes, got {type(name).__name__}: {name!r}.")
-    if _TOKEN.fullmatch(name) is None:
+    if TOKEN.fullmatch(name) is None:
         raise HeaderError(f"Invalid response header name {name!r}: names must be HTTP tokens.")
     kind = _SPECIAL_NAMES.get(name.lower(), _ORDINARY)
     if len(_name_kinds) < _NAME_CACHE_LIMIT:
@@ -75,14 +77,10 @@ def _classify(name: bytes) -> int:
 def _check_value(name: bytes, value: object) -> None:
     if not isinstance(value, bytes):
         raise HeaderError(f"Response header values must be bytes, got {type(value).__name__} for {name!r}.")
-    if _BAD_VALUE.search(value) is not None:
+    if CONTROL_CHARACTER.search(value) is not None:
         raise HeaderError(f"Invalid value for response header {name!r}: {value!r} holds a control character.")
     if len(_clean_values) < _VALUE_CACHE_LIMIT:
         _clean_values.add(value)
-
-
-def _tokens(value: bytes) -> list[bytes]:
-    return [token.strip() for token in value.lower().split(b",")]
 
 
 class ResponseHead:
@@ -133,12 +131,12 @@ class ResponseHead:
                 elif kind == _TRANSFER_ENCODING:
                     # The server writes the framing headers itself; an app asking for
                     # chunked gets chunked (as upstream), anything else is ignored (ASGI).
-                    if b"chunked" in _tokens(value):
+                    if b"chunked" in comma_list(value):
                         self.chunked = True
                     continue
                 elif kind == _CONNECTION:
                     self.connection = value if self.connection is None else self.connection + b", " + value
-                    if b"close" in _tokens(value):
+                    if b"close" in comma_list(value):
                         self.keep_alive = False
                     continue
                 else:
@@ -163,7 +161,7 @@ class ResponseHead:
         """
         extra = b""
         app_asked_chunked, self.chunked = self.chunked, False
-        describes_body = has_body or (head_request and self.status >= 200 and self.status not in (204, 304))
+        describes_body = has_body or (head_request and self.status not in NO_CONTENT_STATUSES)
         if app_asked_chunked and http11:
             # Chunked as the app asked (as upstream); a content-length beside it is dropped.
             self.content_length = None
@@ -183,7 +181,7 @@ class ResponseHead:
             else:
                 self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
         connection = self.connection
-        if not self.keep_alive and (connection is None or b"close" not in _tokens(connection)):
+        if not self.keep_alive and (connection is None or b"close" not in comma_list(connection)):
             connection = b"close" if connection is None else connection + b", close"
         if connection is not None:
             extra += b"connection: " + connection + b"\r\n"
@@ -226,17 +224,53 @@ def serialize_default_headers(headers: list[tuple[bytes, bytes]]) -> bytes:
     return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
 
 
-def error_response(status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> bytes:
-    """A complete plain-text response that closes the connection, for requests we refuse."""
+# The server-wide headers change once a second (the date); serialised once per change.
+_defaults_source: list[tuple[bytes, bytes]] | None = None
+_defaults_bytes = b""
+
+
+def serialized_defaults(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """:func:`serialize_default_headers`, remembered for the list last given (the server replaces it)."""
+    global _defaults_source, _defaults_bytes
+    if headers is not _defaults_source:
+        _defaults_bytes = serialize_default_headers(headers)
+        _defaults_source = headers
+    return _defaults_bytes
+
+
+# ---------------------------------------------------------------- the server's own answers
+
+
+def error_messages(status: int, message: str) -> tuple[HTTPResponseStartEvent, HTTPResponseBodyEvent]:
+    """A plain-text response that closes the connection, as the two ASGI messages an app would send.
+
+    Every error response the server writes itself is this one: sent through a
+    request's ``send`` (500, 503), or written whole by :func:`error_response`.
+    """
     body = message.encode("utf-8")
-    return b"".join(
-        [
-            STATUS_LINES[status],
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"content-length: %d\r\n" % len(body),
-            b"connection: close\r\n",
-            *(name + b": " + value + b"\r\n" for name, value in headers),
-            b"\r\n",
-            body,
-        ]
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"%d" % len(body)),
+        (b"connection", b"close"),
+    ]
+    return (
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
     )
+
+
+def error_response(
+    status: int,
+    message: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    default_headers: list[tuple[bytes, bytes]] | None = None,
+) -> bytes:
+    """:func:`error_messages` as bytes to write, with ``headers`` added: for requests we refuse.
+
+    ``default_headers`` are the server-wide ones (``ProtocolServerState.default_headers``),
+    which our own answers carry like the app's responses.
+    """
+    start, body = error_messages(status, message)
+    defaults = default_headers or []
+    head = ResponseHead(status, [*start["headers"], *headers], serialized_defaults(defaults), defaults, False)
+    return head.finish(True, body["body"], True) + body["body"]

@@ -1,0 +1,1 @@
+"""Run upstream uvicorn's own test suite against this checkout's packages (``scripts/upstream_tests.py``)."""
