@@ -4,9 +4,10 @@
   derandomized: every run tries the same examples, so a failure in CI fails again
   on a developer's machine. No example database is read or written.
 - ``long``: many more examples from a random seed, for a fuzzing session
-  (``UVICORN_FUZZ_PROFILE=long uv run pytest tests/protocols -k fuzz``). A failure
-  prints the seed (``--hypothesis-seed``) and a ``@reproduce_failure`` blob to
-  replay it.
+  (``UVICORN_FUZZ_PROFILE=long uv run pytest tests/protocols -k fuzz``).
+
+Either way a failure prints the smallest failing example and a
+``@reproduce_failure`` decorator that replays it.
 
 A test asks for a number of examples relative to the profile: :func:`fuzz_settings`
 with ``weight`` (1.0 for a fast direct-protocol property, less for one that goes
