@@ -103,7 +103,9 @@ class H11Protocol(HTTPConnection):
                 if not unread:
                     return  # nothing more to parse (asking the new connection costs a call)
             elif event is h11.NEED_DATA:
-                if self._mid_head() and not self._line_done and self._message_bytes > self.limit_request_line:
+                # The limit counts the line without its CRLF; a line still arriving may end in its CR.
+                line_limit = self.limit_request_line + 1
+                if self._mid_head() and not self._line_done and self._message_bytes > line_limit:
                     self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
                 return
             else:  # PAUSED or ConnectionClosed: nothing more to read as HTTP

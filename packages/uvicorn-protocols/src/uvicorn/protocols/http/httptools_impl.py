@@ -94,8 +94,14 @@ class HttpToolsProtocol(HTTPConnection):
             raise _StopParsing
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            # A trailer field of a chunked body: the list is the app's scope["headers"] by now,
+            # and RFC 9110 6.5.1 forbids merging trailers into the header section. Dropped, as h11 does.
+            return
         headers = self._headers
-        headers.append((name.lower(), value))
+        # llhttp drops the whitespace before a value but keeps what follows it; RFC 9110 5.5:
+        # it is not part of the value (h11 removes both). rstrip returns the same object if clean.
+        headers.append((name.lower(), value.rstrip(b" \t")))
         if len(headers) > self.limit_request_fields:
             self.reject(
                 431, "Request header fields too large.", "more than limit_request_fields header fields"
