@@ -1,9 +1,10 @@
-"""The HTTP/1.1 connection both parser adapters share.
+"""The HTTP/1.1 connection every parser adapter shares.
 
-An adapter (h11 or httptools) only turns bytes into calls on this class:
+An adapter (h11, httptools, zttp) only turns bytes into calls on this class:
 ``on_request_head``, ``on_request_body``, ``on_request_complete`` and ``reject``.
-Everything else lives here: limits and timeouts on request heads, keep-alive,
-pipelining in order, WebSocket upgrades, back-pressure and graceful shutdown.
+Everything else lives here: the request-head limits and timeout, the request-body
+limits, keep-alive, pipelining in order, back-pressure and the graceful drain;
+upgrades are handed over by ``upgrade.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
+from uvicorn.protocols.http.body_limits import (
+    TIMEOUT_MESSAGE,
+    TOO_LARGE_MESSAGE,
+    announced_too_large,
+    stalled_reason,
+    too_large_reason,
+)
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.deadline import Deadline
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
-from uvicorn.protocols.http.h2c_upgrade import H2cRequest, h2c_request, switch_to_h2c
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import (
@@ -28,22 +36,21 @@ from uvicorn.protocols.http.request_head import (
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
-from uvicorn.protocols.http.upgrade import UpgradeRequest, hand_over
-from uvicorn.protocols.utils import (
-    get_local_addr,
-    get_remote_addr,
-    is_ssl,
+from uvicorn.protocols.http.upgrade import (
+    NO_WEBSOCKET_LIBRARY,
+    PendingUpgrade,
+    pending_upgrade,
+    switch_protocol,
 )
+from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
 if TYPE_CHECKING:
     from uvicorn.protocols.asgi_types import ASGI3Application, HTTPScope
     from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 
+__all__ = ["NO_WEBSOCKET_LIBRARY", "HTTPConnection"]
+
 TRACE_LOG_LEVEL = 5
-NO_WEBSOCKET_LIBRARY = (
-    "No supported WebSocket library detected. Please use \"pip install 'uvicorn[standard]'\", "
-    "or install 'websockets' or 'wsproto' manually."
-)
 
 
 class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
@@ -54,17 +61,18 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_body_bytes",
         "_context",
-        "_h2c",
+        "_draining",
         "_head_bytes",
-        "_head_timer",
+        "_head_deadline",
         "_peer_eof",
         "_pending_error",
         "_raw_root_path",
         "_reading",
+        "_requests_read",
         "_scope_template",
-        "_upgrade_request",
-        "_upgrade_trailing",
+        "_upgrade",
         "access_lines",
         "access_log",
         "access_logger",
@@ -77,6 +85,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "flow",
         "h2c_class",
         "limit_concurrency",
+        "limit_keep_alive_requests",
+        "limit_request_body",
         "limit_request_fields",
         "limit_request_head_size",
         "limit_request_line",
@@ -90,7 +100,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "server_state",
         "tasks",
         "timeout_keep_alive",
+        "timeout_request_body",
         "timeout_request_head",
+        "timeout_response_send",
         "transport",
         "writer",
         "ws_protocol_class",
@@ -120,6 +132,10 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.limit_request_line = config.limit_request_line
         self.limit_request_fields = config.limit_request_fields
         self.limit_request_head_size = config.limit_request_head_size
+        self.limit_request_body = config.limit_request_body
+        self.timeout_request_body = config.timeout_request_body  # read by the cycle
+        self.timeout_response_send = config.timeout_response_send
+        self.limit_keep_alive_requests = config.limit_keep_alive_requests
         self.app_state = app_state
         self.server_state = server_state
         self.connections = server_state.connections
@@ -147,16 +163,16 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # A list, not a deque: an empty deque costs 760 bytes per idle connection, and the
         # queue stays short (reading pauses as soon as a request waits here).
         self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
-        # The parsed upgrade request to hand to the WebSocket protocol: method, target, version, headers.
-        self._upgrade_request: UpgradeRequest | None = None
-        self._h2c: H2cRequest | None = None  # or, for "Upgrade: h2c", the request of HTTP/2 stream 1
-        self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
+        self._upgrade: PendingUpgrade | None = None  # an upgrade request, to switch after the response
         self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
+        self._draining = False  # the server is shutting down: the next response closes
+        self._requests_read = 0  # requests on this connection (limit_keep_alive_requests)
 
         self._init_keep_alive()
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_deadline = Deadline(self.loop, self.timeout_request_head, self._on_head_timeout)
         self._head_bytes = 0  # bytes received towards the current, incomplete, request head
+        self._body_bytes = 0  # bytes of the body being read (limit_request_body)
 
     # ------------------------------------------------------------ parser adapter interface
 
@@ -168,12 +184,17 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         """True while the parser holds part of a request head."""
         raise NotImplementedError
 
+    @property
+    def _upgrade_request(self) -> object | None:
+        """Set once a request the server will upgrade is read: the adapters hand over what follows."""
+        return self._upgrade
+
     # ------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.connections.add(self)
         self.transport = transport  # type: ignore[assignment]
-        self.flow = FlowControl(self.transport)
+        self.flow = FlowControl(self.transport, self.loop, self.timeout_response_send)
         self.writer = HTTP11Writer(self, self.transport, self.server_state)
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
@@ -187,19 +208,20 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             "root_path": self.root_path,
         }
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
-            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", self._log_prefix())
-        self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
+            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", self.log_prefix())
+        self._head_deadline.start()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
-            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection lost", self._log_prefix())
+            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection lost", self.log_prefix())
         self._cancel_timers()
         for cycle in (self.cycle, self._reading):
             if cycle is not None and not cycle.response_complete:
                 cycle.feed_disconnect()
         self.pipeline.clear()
         if self.flow is not None:
+            self.flow.stop()
             self.flow.resume_writing()  # wakes senders blocked on a full buffer: they see the disconnect
 
     def eof_received(self) -> bool | None:
@@ -230,8 +252,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
                     "Request header fields too large.",
                     f"request head over {self.limit_request_head_size} bytes (limit_request_head_size)",
                 )
-            elif self._head_timer is None:
-                self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
+            else:
+                self._head_deadline.start()
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()
@@ -249,9 +271,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self, method: str, target: bytes, http_version: str, headers: list[tuple[bytes, bytes]]
     ) -> None:
         """A complete request head: check it, then start (or queue) its cycle."""
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_deadline.stop()
         self._head_bytes = 0
         try:
             check_version(http_version)
@@ -268,6 +288,10 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         except HeadProblem as problem:
             self.reject(problem.status, problem.message)
             return
+        too_large = announced_too_large(facts.content_length, self.limit_request_body)
+        if too_large is not None:
+            self.reject(413, TOO_LARGE_MESSAGE, too_large)
+            return
 
         scope: HTTPScope = self._scope_template.copy()  # type: ignore[assignment]
         scope["http_version"] = http_version
@@ -279,20 +303,13 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         scope["state"] = self.app_state.copy()
         self.scope = scope
 
-        if facts.upgrade is not None and facts.upgrade_token:
-            if facts.upgrade == b"websocket" and self.ws_protocol_class is not None:
-                self._upgrade_request = (method, target, http_version, headers)
+        if facts.upgrade is not None:
+            request = (method, target, http_version, headers)
+            self._upgrade = pending_upgrade(
+                request, facts, self.ws_protocol_class, self.h2c_class, self.logger
+            )
+            if self._upgrade is not None:
                 return
-            if facts.upgrade == b"h2c" and self.h2c_class is not None:
-                self._h2c = h2c_request(method, target, headers)
-                if self._h2c is not None:
-                    self._upgrade_request = (method, target, http_version, headers)
-                    return
-                # An h2c upgrade with a body stays on HTTP/1.1 (RFC 7540 3.2 allows it): no warning.
-            else:
-                self.logger.warning("Unsupported upgrade request.")
-                if self.ws_protocol_class is None:
-                    self.logger.warning(NO_WEBSOCKET_LIBRARY)
 
         app = self.app
         limit = self.limit_concurrency
@@ -300,9 +317,11 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
 
-        keep_alive = not facts.close and not self._peer_eof
+        self._requests_read += 1
+        keep_alive = not facts.close and not self._peer_eof and not self._last_request()
         cycle = RequestResponseCycle(scope, self, self.writer, self.flow, keep_alive, facts.expect_100)
         self._reading = cycle
+        self._body_bytes = 0
         if self.cycle is None:
             self.cycle = cycle
             self._run(cycle, app)
@@ -312,6 +331,12 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def on_request_body(self, chunk: bytes) -> None:
         reading = self._reading
+        limit = self.limit_request_body
+        if limit is not None:
+            self._body_bytes += len(chunk)
+            if self._body_bytes > limit:
+                self.reject(413, TOO_LARGE_MESSAGE, too_large_reason(limit))
+                return
         # The rest of a body whose request is already answered is skipped: buffered,
         # it would stop reading at the high-water mark with nobody left to drain it.
         if (
@@ -329,31 +354,39 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self._reading = None
             reading.feed_end()
             if reading.response_complete and self.cycle is None and not self.pipeline:
-                self._start_keep_alive_timer()  # the skipped body's bytes had stopped it
+                self._go_idle()  # the skipped body's bytes had stopped the keep-alive timer
 
     def handoff_upgrade(self, trailing: bytes) -> None:
         """The parser reached the end of an upgrade request; ``trailing`` follows it."""
-        self._upgrade_trailing = trailing
+        assert self._upgrade is not None
+        self._upgrade.trailing = trailing
         if self.cycle is None:
-            self._switch_protocol()
+            switch_protocol(self, self._upgrade)
         else:
             self.flow.pause_reading()  # finish the response in flight first
 
     def reject(self, status: int, message: str, reason: str | None = None) -> None:
-        """Answer a request we refuse with ``status`` and close the connection."""
+        """Answer a request we refuse with ``status`` and close the connection (after what is owed first)."""
         self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_deadline.stop()
         response = error_response(status, message, default_headers=self.server_state.default_headers)
-        cycle = self.cycle
-        if cycle is not None and cycle is self._reading and not cycle.response_complete:
-            # The bad bytes are the body of the request in flight: it can never be completed.
-            # Answer it if the app has not begun to; closing tells the app (http.disconnect).
-            if not cycle.response_started:
-                self.transport.write(response)
-            self.transport.close()
+        reading, self._reading = self._reading, None
+        if reading is not None and reading.response_complete:
+            self.flow.close()  # the rest of the body of a request already answered: nothing to say
             return
+        if reading is not None and reading is self.cycle:
+            # The bad bytes are the body of the request in flight: it can never be completed.
+            # Answer it if the app has not begun to, and tell the app (http.disconnect).
+            if not reading.response_started:
+                self.transport.write(response)
+            reading.feed_disconnect()
+            self.flow.close()
+            return
+        if reading is not None and self.pipeline and self.pipeline[-1][0] is reading:
+            # The body of a request queued behind the one in flight: it must never start
+            # (nothing would ever complete its body); its refusal comes in its turn.
+            self.pipeline.pop()
+        cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             # Answer in order: after the responses to the requests before this one.
             self._pending_error = response
@@ -361,7 +394,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
         if not self.transport.is_closing():
             self.transport.write(response)
-            self.transport.close()
+            self.flow.close()
 
     # ------------------------------------------------------------ called by the cycle
 
@@ -370,6 +403,12 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if not self.pipeline and self._pending_error is None:
             self.flow.resume_reading()
 
+    def request_body_stalled(self, cycle: RequestResponseCycle) -> bool:
+        """The app waited ``timeout_request_body`` for more body: 408 (if nothing was answered), close."""
+        if cycle is self._reading:
+            self.reject(408, TIMEOUT_MESSAGE, stalled_reason(self.timeout_request_body))
+        return True
+
     def response_done(self, cycle: RequestResponseCycle) -> None:
         """The response of ``cycle`` is complete: close, go on with the next request, or idle."""
         self.server_state.total_requests += 1
@@ -377,7 +416,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if transport.is_closing():
             return
         if not cycle.keep_alive:
-            transport.close()
+            self.flow.close()
             return
         self.cycle = None
         if self.pipeline:
@@ -386,28 +425,26 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             if self._peer_eof:
                 cycle.feed_eof()
             self._run(cycle, app)
-            if not self.pipeline and self._upgrade_trailing is None and self._pending_error is None:
+            if not self.pipeline and self._upgrade is None and self._pending_error is None:
                 self.flow.resume_reading()
             return
         if self._pending_error is not None:
             transport.write(self._pending_error)
-            transport.close()
+            self.flow.close()
             return
-        if self._upgrade_trailing is not None:
-            self._switch_protocol()
+        if self._upgrade is not None and self._upgrade.trailing is not None:
+            switch_protocol(self, self._upgrade)
             return
         self.flow.resume_reading()
         if self._peer_eof:
             transport.close()
             return
-        # Idle now: timeout_keep_alive bounds the wait for the next request's first byte;
-        # from that byte, data_received gives its head timeout_request_head to arrive.
-        self._start_keep_alive_timer()
+        self._go_idle()
 
     # ------------------------------------------------------------ server interface
 
     def shutdown(self) -> None:
-        """Graceful shutdown: close when idle, else after the response in flight."""
+        """Shut down now: close when idle, else after the response in flight (requests queued are dropped)."""
         self.pipeline.clear()
         if self.cycle is None or self.cycle.response_complete:
             if not self.transport.is_closing():
@@ -415,7 +452,45 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         else:
             self.cycle.keep_alive = False
 
+    def drain(self, grace: float | None = None) -> None:
+        """Serve no request past the ones already sent, losing none of them, then close.
+
+        The last request read (in flight, or queued behind it) gets ``connection: close``
+        if its response has not begun; otherwise, and on an idle connection, the next
+        request gets it. An idle connection is closed at its keep-alive timeout, as
+        always: closing it sooner could cut a request already on its way.
+        """
+        self._draining = True
+        last = self.pipeline[-1][0] if self.pipeline else self.cycle
+        if last is not None and not last.response_started:
+            last.keep_alive = False
+        elif (
+            self.cycle is None and self._idle_since is None and not self._mid_head() and self._upgrade is None
+        ):
+            self._go_idle()  # a connection that never sent a byte waits no longer than an idle one
+
+    def release(self) -> None:
+        """The transport goes to another protocol (an upgrade): this connection is done with it."""
+        self.connections.discard(self)
+        self._cancel_timers()
+        self._upgrade = None
+
     # ------------------------------------------------------------ internals
+
+    def _last_request(self) -> bool:
+        """No request after the one just read will be served (drain, limit_keep_alive_requests)."""
+        limit = self.limit_keep_alive_requests
+        return self._draining or (limit is not None and self._requests_read >= limit)
+
+    def _go_idle(self) -> None:
+        if self._mid_head():
+            # The next request began before the response ended: its head has its own
+            # timeout_request_head, counted from now (the keep-alive wait is over).
+            self._head_deadline.restart()
+        else:
+            # timeout_keep_alive bounds the wait for the next request's first byte;
+            # from that byte, data_received gives its head timeout_request_head to arrive.
+            self._start_keep_alive_timer()
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # A task copies the context it is created in; create_task(context=...) needs 3.11.
@@ -424,13 +499,14 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.tasks.add(task)
 
     def _on_head_timeout(self) -> None:
-        self._head_timer = None
         if self.transport.is_closing():
             return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a head begun behind a response in flight: its time starts with the response's end
         if self._mid_head():
             self.reject(
                 408,
-                "Request Timeout.",
+                TIMEOUT_MESSAGE,
                 f"request head not complete after {self.timeout_request_head}s (timeout_request_head)",
             )
         elif self.cycle is None and not self.pipeline:
@@ -438,33 +514,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def _cancel_timers(self) -> None:
         self._stop_keep_alive_timer()
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_deadline.stop()
 
-    def _switch_protocol(self) -> None:
-        if self._h2c is not None:
-            assert self.h2c_class is not None
-            self.connections.discard(self)
-            self._cancel_timers()
-            if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
-                self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to HTTP/2 (h2c)", self._log_prefix())
-            switch_to_h2c(self, self.h2c_class, self._h2c, self._upgrade_trailing or b"")
-            self._h2c = self._upgrade_request = self._upgrade_trailing = None
-            return
-        self._switch_to_websocket()
-
-    def _switch_to_websocket(self) -> None:
-        assert self.ws_protocol_class is not None and self._upgrade_request is not None
-        self.connections.discard(self)
-        self._cancel_timers()
-        if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
-            self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", self._log_prefix())
-        self.flow.resume_reading()
-        request, trailing = self._upgrade_request, self._upgrade_trailing or b""
-        self._upgrade_request = self._upgrade_trailing = None
-        arguments = {"config": self.config, "server_state": self.server_state, "app_state": self.app_state}
-        hand_over(self.ws_protocol_class, self.transport, arguments, request, trailing)
-
-    def _log_prefix(self) -> str:
+    def log_prefix(self) -> str:
+        """``"client:port - "`` for the log lines about this connection."""
         return "%s:%d - " % self.client if self.client else ""

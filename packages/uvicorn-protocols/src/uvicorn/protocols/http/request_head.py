@@ -37,21 +37,23 @@ _SERVER_HEADERS = {
 
 
 class HeadProblem(Exception):
-    """A request head we refuse: ``status`` and a one-line ``message`` for the client."""
+    """A request head we refuse: ``status``, a one-line ``message`` for the client, a ``reason`` to log."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason or message
 
 
 class RequestFacts:
     """What the server needs to know from a request's headers."""
 
-    __slots__ = ("close", "expect_100", "upgrade", "upgrade_token")
+    __slots__ = ("close", "content_length", "expect_100", "upgrade", "upgrade_token")
 
     def __init__(self) -> None:
         self.close = False
+        self.content_length: bytes | None = None  # as sent (the parsers checked its syntax)
         self.expect_100 = False
         self.upgrade: bytes | None = None  # the Upgrade header's value, lowercased
         self.upgrade_token = False  # Connection lists "upgrade"
@@ -103,6 +105,7 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
             hosts += 1
         elif kind == _CONTENT_LENGTH:
             content_length = True
+            facts.content_length = value
         elif kind == _TRANSFER_ENCODING:
             transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
         elif kind == _CONNECTION:
