@@ -25,6 +25,13 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
 from uvicorn._binding import bind_listening_socket, bind_listening_sockets
 from uvicorn._option_checks import check_option_values
+from uvicorn._protocol_classes import (
+    HTTP2_PROTOCOLS,
+    HTTP_PROTOCOLS,
+    LIFESPAN,
+    WS_PROTOCOLS,
+    resolve_protocol_classes,
+)
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
 from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError, MissingDependencyError, startup_failure
 from uvicorn._tls import build_ssl_context, create_ssl_context
@@ -68,29 +75,6 @@ LifespanType = Literal["auto", "on", "off"]
 LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
 InterfaceType = Literal["auto", "asgi3", "asgi2", "wsgi"]
 
-HTTP_PROTOCOLS: dict[str, str] = {
-    "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
-    "h11": "uvicorn.protocols.http.h11_impl:H11Protocol",
-    "httptools": "uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
-    "zttp": "uvicorn.protocols.http.zttp_impl:ZttpProtocol",
-}
-#: The HTTP/2 protocol class of each ``http2_engine``.
-HTTP2_PROTOCOLS: dict[str, str] = {
-    "h2": "uvicorn.protocols.http.h2_impl:H2Protocol",
-    "zttp": "uvicorn.protocols.http.zttp_h2_impl:ZttpH2Protocol",
-}
-WS_PROTOCOLS: dict[str, str | None] = {
-    "auto": "uvicorn.protocols.websockets.auto:AutoWebSocketsProtocol",
-    "none": None,
-    "websockets": "uvicorn.protocols.websockets.websockets_impl:WebSocketProtocol",
-    "websockets-sansio": "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol",
-    "wsproto": "uvicorn.protocols.websockets.wsproto_impl:WSProtocol",
-}
-LIFESPAN: dict[str, str] = {
-    "auto": "uvicorn.lifespan.on:LifespanOn",
-    "on": "uvicorn.lifespan.on:LifespanOn",
-    "off": "uvicorn.lifespan.off:LifespanOff",
-}
 LOOP_FACTORIES: dict[str, str | None] = {
     "none": None,
     "auto": "uvicorn.loops.auto:auto_loop_factory",
@@ -190,6 +174,15 @@ class Config:
         limit_request_fields: int = 100,
         limit_request_head_size: int = 128 * 1024,
         timeout_request_head: float = 10.0,
+        # Beyond upstream: bounds on request bodies, connections and slow readers (docs/server-behaviour.md).
+        limit_request_body: int | None = None,
+        timeout_request_body: float = 60.0,
+        limit_keep_alive_requests: int | None = None,
+        timeout_response_send: float = 60.0,
+        # Beyond upstream: how the server stops (docs/deployment.md).
+        shutdown_delay: float = 0,
+        timeout_lifespan_startup: float | None = None,
+        timeout_lifespan_shutdown: float | None = None,
         # Beyond upstream: opt-in proxy headers (RFC 7239 ``Forwarded``, ``X-Forwarded-Host``).
         proxy_forwarded: bool = False,
         proxy_x_forwarded_host: bool = False,
@@ -259,6 +252,13 @@ class Config:
         self.limit_request_fields = limit_request_fields
         self.limit_request_head_size = limit_request_head_size
         self.timeout_request_head = timeout_request_head
+        self.limit_request_body = limit_request_body
+        self.timeout_request_body = timeout_request_body
+        self.limit_keep_alive_requests = limit_keep_alive_requests
+        self.timeout_response_send = timeout_response_send
+        self.shutdown_delay = shutdown_delay
+        self.timeout_lifespan_startup = timeout_lifespan_startup
+        self.timeout_lifespan_shutdown = timeout_lifespan_shutdown
         self.proxy_forwarded = proxy_forwarded
         self.proxy_x_forwarded_host = proxy_x_forwarded_host
         self.http2_engine = http2_engine
@@ -390,16 +390,13 @@ class Config:
         """Check the options, import and wrap the app, resolve the protocol classes, build TLS."""
         assert not self.loaded
         check_option_values(self)
-        self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
-            "http", self.http, HTTP_PROTOCOLS
-        )
-        # With http2, http_protocol_class picks one of these per connection (ALPN or preface).
-        self.http1_protocol_class: type[asyncio.Protocol] = self.http_protocol_class
-        self.http2_protocol_class: type[asyncio.Protocol] | None = None
-        if self.http2:
-            self._load_http2()
-        self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
-        self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
+        classes = resolve_protocol_classes(self)
+        # With http2, http_protocol_class picks one of the other two per connection (ALPN or preface).
+        self.http_protocol_class: type[asyncio.Protocol] = classes.http
+        self.http1_protocol_class: type[asyncio.Protocol] = classes.http1
+        self.http2_protocol_class: type[asyncio.Protocol] | None = classes.http2
+        self.ws_protocol_class: type[asyncio.Protocol] | None = classes.ws
+        self.lifespan_class: type[Any] = classes.lifespan
 
         if self.is_ssl:
             self.ssl = build_ssl_context(self)
@@ -433,70 +430,6 @@ class Config:
         if self.server_header and b"server" not in dict(encoded):
             encoded.insert(0, (b"server", b"uvicorn"))
         return encoded
-
-    def _resolve_class(self, option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
-        if not isinstance(value, str):
-            return value
-        target = choices.get(value, value if free else None)
-        if target is None or (value not in choices and ":" not in value):
-            expected = ", ".join(repr(name) for name in choices)
-            more = ' or an import string "module:Class"' if free else ""
-            raise InvalidOptionError(
-                f"Invalid value for '{option}' (--{option}): {value!r}. Use one of {expected}{more}."
-            )
-        try:
-            return import_from_string(target)
-        except ImportFromStringError as exc:
-            raise InvalidOptionError(f"Invalid value for '{option}' (--{option}): {exc}") from None
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"'{option}={value}' needs a library that is not installed: {exc}", name=exc.name
-            ) from None
-
-    def _load_http2(self) -> None:
-        engine = self.http2_engine
-        if engine not in ("auto", *HTTP2_PROTOCOLS):
-            choices = ", ".join(repr(name) for name in ("auto", *HTTP2_PROTOCOLS))
-            raise InvalidOptionError(
-                f"Invalid value for 'http2_engine' (--http2-engine): {engine!r}. Use one of {choices}."
-            )
-        if engine == "auto":
-            engine = "zttp" if self.http == "zttp" else self._installed_http2_engine()
-        try:
-            self.http2_protocol_class = import_from_string(HTTP2_PROTOCOLS[engine])
-        except ImportError:
-            raise MissingDependencyError(
-                f"'http2_engine={engine}' (--http2-engine) needs the {engine} library: pip install {engine}.",
-                name=engine,
-            ) from None
-        if self.http == "zttp" and engine == "zttp":
-            self.http_protocol_class = import_from_string(
-                "uvicorn.protocols.http.auto_zttp_impl:AutoZttpProtocol"
-            )
-        else:
-            self.http_protocol_class = import_from_string(
-                "uvicorn.protocols.http.negotiate:VersionNegotiator"
-            )
-
-    @staticmethod
-    def _installed_http2_engine() -> str:
-        from uvicorn.protocols.http2.engine import EngineMissing, engine_class
-
-        try:
-            chosen = engine_class("auto")
-        except EngineMissing:
-            raise MissingDependencyError(
-                "HTTP/2 (--http2) needs the zttp or h2 library: pip install 'uvicorn-protocols[zttp]' "
-                "(or 'uvicorn-protocols[h2]').",
-                name="zttp",
-            ) from None
-        return "zttp" if chosen.__name__ == "ZttpEngine" else "h2"
-
-    def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
-        if self.ws == "none":
-            return None
-        resolved: type[asyncio.Protocol] | None = self._resolve_class("ws", self.ws, WS_PROTOCOLS)
-        return resolved
 
     # ------------------------------------------------------------ event loop and sockets
 
