@@ -101,6 +101,8 @@ class Server:
         self._captured_signals: list[int] = []
         # Set once the server listens (after lifespan startup); tests await it instead of polling.
         self._startup_complete = asyncio.Event()
+        # Set once the connections were told to drain; tests await it.
+        self._drain_started = asyncio.Event()
 
     @property
     def force_exit(self) -> bool:
@@ -312,6 +314,7 @@ class Server:
         # close at their keep-alive timeout; with --reload idle ones close now (_drain.py).
         grace = self.config.timeout_graceful_shutdown
         drain_connections(self.server_state.connections, grace, at_once=self.config.reload)
+        self._drain_started.set()
         # One tick's pause, as upstream: idle connections finish closing before we count
         # them, and a main loop still running (shutdown() called directly) gets its last tick.
         await asyncio.sleep(_TICK_SECONDS)

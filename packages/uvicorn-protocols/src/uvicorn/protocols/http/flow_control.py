@@ -101,7 +101,7 @@ class FlowControl:
     def close(self) -> None:
         """Close the transport once its buffer is written, which must then keep moving."""
         self._transport.close()
-        if self._stall_timer is None and self._buffered is not None and self._buffered():
+        if self._stall_timer is None and self._unsent_bytes():
             self._watch_output()
 
     def stop(self) -> None:
@@ -115,12 +115,21 @@ class FlowControl:
             return
         if self._stall_timer is not None:
             self._stall_timer.cancel()
-        self._unsent = self._buffered()
+        self._unsent = self._unsent_bytes()
         self._stall_timer = self._loop.call_later(self._send_timeout, self._check_output)
+
+    def _unsent_bytes(self) -> int:
+        if self._buffered is None:
+            return 0
+        try:
+            return self._buffered()
+        except NotImplementedError:  # a transport that cannot tell (asyncio.Transport's default)
+            self._buffered = None
+            return 0
 
     def _check_output(self) -> None:
         self._stall_timer = None
-        unsent = self._buffered() if self._buffered is not None else 0
+        unsent = self._unsent_bytes()
         if not unsent:
             return
         if unsent < self._unsent:
