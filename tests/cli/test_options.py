@@ -90,6 +90,13 @@ SERVER_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--limit-max-memory", "300"], "limit_max_memory", 300),
     (["--max-worker-lifetime", "3600"], "max_worker_lifetime", 3600.0),
     (["--max-worker-lifetime-jitter", "60"], "max_worker_lifetime_jitter", 60.0),
+    (["--limit-request-body", "1000"], "limit_request_body", 1000),
+    (["--timeout-request-body", "7.5"], "timeout_request_body", 7.5),
+    (["--limit-keep-alive-requests", "9"], "limit_keep_alive_requests", 9),
+    (["--timeout-response-send", "8.5"], "timeout_response_send", 8.5),
+    (["--shutdown-delay", "2.5"], "shutdown_delay", 2.5),
+    (["--timeout-lifespan-startup", "3.5"], "timeout_lifespan_startup", 3.5),
+    (["--timeout-lifespan-shutdown", "4.5"], "timeout_lifespan_shutdown", 4.5),
 ]
 # --bind replaces --host/--port/--uds/--fd, so it cannot be given with the options above.
 BIND_OPTIONS: list[tuple[list[str], str, Any]] = [
@@ -230,6 +237,13 @@ ENVIRONMENT = {
     "UVICORN_LIMIT_MAX_MEMORY": "300",
     "UVICORN_MAX_WORKER_LIFETIME": "3600",
     "UVICORN_MAX_WORKER_LIFETIME_JITTER": "60",
+    "UVICORN_LIMIT_REQUEST_BODY": "1000",
+    "UVICORN_TIMEOUT_REQUEST_BODY": "7.5",
+    "UVICORN_LIMIT_KEEP_ALIVE_REQUESTS": "9",
+    "UVICORN_TIMEOUT_RESPONSE_SEND": "8.5",
+    "UVICORN_SHUTDOWN_DELAY": "2.5",
+    "UVICORN_TIMEOUT_LIFESPAN_STARTUP": "3.5",
+    "UVICORN_TIMEOUT_LIFESPAN_SHUTDOWN": "4.5",
 }
 
 
