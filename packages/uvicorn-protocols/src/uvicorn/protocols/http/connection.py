@@ -2,9 +2,11 @@
 
 An adapter (h11, httptools, zttp) only turns bytes into calls on this class:
 ``on_request_head``, ``on_request_body``, ``on_request_complete`` and ``reject``.
-Everything else lives here: the request-head limits and timeout, the request-body
-limits, keep-alive, pipelining in order, back-pressure and the graceful drain;
-upgrades are handed over by ``upgrade.py``.
+This class ties together what each request goes through: the request-head
+bounds (``request_bounds.py``), its scope (``scope.py``), the request-body bounds
+(``body_limits.py``), pipelining in order (``pipeline.py``), upgrades
+(``upgrade.py``), back-pressure (``flow_control.py``), keep-alive, and the
+graceful drain, which is decided here.
 """
 
 from __future__ import annotations
@@ -18,24 +20,17 @@ from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.body_limits import (
     TIMEOUT_MESSAGE,
     TOO_LARGE_MESSAGE,
-    announced_too_large,
     stalled_reason,
-    too_large_reason,
 )
 from uvicorn.protocols.http.cycle import RequestResponseCycle
-from uvicorn.protocols.http.deadline import Deadline
-from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
-from uvicorn.protocols.http.request_head import (
-    HeadProblem,
-    check_limits,
-    check_version,
-    decode_path,
-    inspect_headers,
-    split_target,
-)
+from uvicorn.protocols.http.pipeline import Pipeline, Refusal
+from uvicorn.protocols.http.request_bounds import RequestBounds
+from uvicorn.protocols.http.request_head import HeadProblem
 from uvicorn.protocols.http.response_head import error_response
+from uvicorn.protocols.http.scope import ScopeMaker
 from uvicorn.protocols.http.upgrade import (
     NO_WEBSOCKET_LIBRARY,
     PendingUpgrade,
@@ -61,23 +56,17 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     __slots__ = (
         "__dict__",
         "__weakref__",
-        "_body_bytes",
         "_context",
         "_draining",
-        "_head_bytes",
-        "_head_deadline",
         "_peer_eof",
-        "_pending_error",
-        "_raw_root_path",
-        "_reading",
-        "_requests_read",
-        "_scope_template",
+        "_scopes",
         "_upgrade",
         "access_lines",
         "access_log",
         "access_logger",
         "app",
         "app_state",
+        "bounds",
         "client",
         "config",
         "connections",
@@ -85,15 +74,11 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "flow",
         "h2c_class",
         "limit_concurrency",
-        "limit_keep_alive_requests",
-        "limit_request_body",
         "limit_request_fields",
-        "limit_request_head_size",
         "limit_request_line",
         "logger",
         "loop",
         "pipeline",
-        "root_path",
         "scheme",
         "scope",
         "server",
@@ -101,7 +86,6 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "tasks",
         "timeout_keep_alive",
         "timeout_request_body",
-        "timeout_request_head",
         "timeout_response_send",
         "transport",
         "writer",
@@ -125,17 +109,12 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
         # With --http2, an "Upgrade: h2c" request switches the connection to this protocol.
         self.h2c_class: type[asyncio.Protocol] | None = config.http2_protocol_class
-        self.root_path = config.root_path
         self.limit_concurrency = config.limit_concurrency
         self.timeout_keep_alive = config.timeout_keep_alive
-        self.timeout_request_head = config.timeout_request_head
-        self.limit_request_line = config.limit_request_line
+        self.limit_request_line = config.limit_request_line  # read by the adapters
         self.limit_request_fields = config.limit_request_fields
-        self.limit_request_head_size = config.limit_request_head_size
-        self.limit_request_body = config.limit_request_body
         self.timeout_request_body = config.timeout_request_body  # read by the cycle
         self.timeout_response_send = config.timeout_response_send
-        self.limit_keep_alive_requests = config.limit_keep_alive_requests
         self.app_state = app_state
         self.server_state = server_state
         self.connections = server_state.connections
@@ -152,27 +131,18 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.server: tuple[str, int | None] | None = None
         self.client: tuple[str, int] | None = None
         self.scheme = "http"
-        self._scope_template: dict[str, Any] = {}
-        self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
+        self._scopes: ScopeMaker = None  # type: ignore[assignment]
 
-        # The cycle whose response is being produced, the one receiving body bytes
-        # (ahead of it when the client pipelines), and complete requests waiting.
+        # The cycle whose response is being produced, and the requests read ahead of it.
         self.scope: HTTPScope | None = None
         self.cycle: RequestResponseCycle | None = None
-        self._reading: RequestResponseCycle | None = None
-        # A list, not a deque: an empty deque costs 760 bytes per idle connection, and the
-        # queue stays short (reading pauses as soon as a request waits here).
-        self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
+        self.pipeline = Pipeline()
         self._upgrade: PendingUpgrade | None = None  # an upgrade request, to switch after the response
-        self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
         self._draining = False  # the server is shutting down: the next response closes
-        self._requests_read = 0  # requests on this connection (limit_keep_alive_requests)
 
         self._init_keep_alive()
-        self._head_deadline = Deadline(self.loop, self.timeout_request_head, self._on_head_timeout)
-        self._head_bytes = 0  # bytes received towards the current, incomplete, request head
-        self._body_bytes = 0  # bytes of the body being read (limit_request_body)
+        self.bounds = RequestBounds(config, self.loop, self._on_head_timeout)
 
     # ------------------------------------------------------------ parser adapter interface
 
@@ -199,24 +169,20 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
         self.scheme = "https" if is_ssl(self.transport) else "http"
-        self._scope_template = {
-            "type": "http",
-            "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
-            "scheme": self.scheme,
-            "server": self.server,
-            "client": self.client,
-            "root_path": self.root_path,
-        }
+        config = self.config
+        self._scopes = ScopeMaker(
+            config.asgi_version, config.root_path, self.app_state, self.scheme, self.server, self.client
+        )
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", self.log_prefix())
-        self._head_deadline.start()
+        self.bounds.deadline.start()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection lost", self.log_prefix())
         self._cancel_timers()
-        for cycle in (self.cycle, self._reading):
+        for cycle in (self.cycle, self.pipeline.reading):
             if cycle is not None and not cycle.response_complete:
                 cycle.feed_disconnect()
         self.pipeline.clear()
@@ -228,7 +194,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # A client may half-close after sending its request: keep the transport open
         # so the response can still be written, then close.
         self._peer_eof = True
-        reading = self._reading
+        reading = self.pipeline.reading
         if reading is not None and reading.more_body:
             # The body can never be completed: the request is abandoned. Closing makes
             # connection_lost tell the app (http.disconnect); nothing else could close it.
@@ -240,20 +206,15 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         return True if self.pipeline else None
 
     def data_received(self, data: bytes) -> None:
-        if self._pending_error is not None:
+        if self.pipeline.owed_error is not None:
             return  # nothing after a refused request is read as HTTP
         self._idle_since = None  # busy: the keep-alive timer, if running, will not close
-        self._head_bytes += len(data)
+        self.bounds.received += len(data)
         self._feed(data)
         if self._mid_head() and not self.transport.is_closing():
-            if self._head_bytes > self.limit_request_head_size:
-                self.reject(
-                    431,
-                    "Request header fields too large.",
-                    f"request head over {self.limit_request_head_size} bytes (limit_request_head_size)",
-                )
-            else:
-                self._head_deadline.start()
+            too_large = self.bounds.arriving()
+            if too_large is not None:
+                self.reject(431, "Request header fields too large.", too_large)
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()
@@ -265,43 +226,19 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def stopped_reading(self) -> bool:
         """True once a request was refused (or the connection is closing): parse no further."""
-        return self._pending_error is not None or self.transport.is_closing()
+        return self.pipeline.owed_error is not None or self.transport.is_closing()
 
     def on_request_head(
         self, method: str, target: bytes, http_version: str, headers: list[tuple[bytes, bytes]]
     ) -> None:
         """A complete request head: check it, then start (or queue) its cycle."""
-        self._head_deadline.stop()
-        self._head_bytes = 0
         try:
-            check_version(http_version)
-            check_limits(
-                method,
-                target,
-                headers,
-                self.limit_request_line,
-                self.limit_request_fields,
-                self.limit_request_head_size,
-            )
-            facts = inspect_headers(headers, http_version == "1.1")
-            raw_path, query_string = split_target(target)
+            facts, raw_path, query_string = self.bounds.check(method, target, http_version, headers)
         except HeadProblem as problem:
-            self.reject(problem.status, problem.message)
-            return
-        too_large = announced_too_large(facts.content_length, self.limit_request_body)
-        if too_large is not None:
-            self.reject(413, TOO_LARGE_MESSAGE, too_large)
+            self.reject(problem.status, problem.message, problem.reason)
             return
 
-        scope: HTTPScope = self._scope_template.copy()  # type: ignore[assignment]
-        scope["http_version"] = http_version
-        scope["method"] = method
-        scope["path"] = self.root_path + decode_path(raw_path)
-        scope["raw_path"] = self._raw_root_path + raw_path
-        scope["query_string"] = query_string
-        scope["headers"] = headers
-        scope["state"] = self.app_state.copy()
-        self.scope = scope
+        scope = self.scope = self._scopes.scope(method, http_version, raw_path, query_string, headers)
 
         if facts.upgrade is not None:
             request = (method, target, http_version, headers)
@@ -311,32 +248,25 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             if self._upgrade is not None:
                 return
 
-        app = self.app
-        limit = self.limit_concurrency
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
-            app = service_unavailable
-            self.logger.warning("Exceeded concurrency limit.")
+        app = within_concurrency(self.app, self.limit_concurrency, self.connections, self.tasks, self.logger)
 
-        self._requests_read += 1
-        keep_alive = not facts.close and not self._peer_eof and not self._last_request()
+        last = self.bounds.one_more_request() or self._draining
+        keep_alive = not facts.close and not self._peer_eof and not last
         cycle = RequestResponseCycle(scope, self, self.writer, self.flow, keep_alive, facts.expect_100)
-        self._reading = cycle
-        self._body_bytes = 0
+        self.pipeline.reading = cycle
         if self.cycle is None:
             self.cycle = cycle
             self._run(cycle, app)
         else:
-            self.pipeline.append((cycle, app))
+            self.pipeline.hold(cycle, app)
             self.flow.pause_reading()
 
     def on_request_body(self, chunk: bytes) -> None:
-        reading = self._reading
-        limit = self.limit_request_body
-        if limit is not None:
-            self._body_bytes += len(chunk)
-            if self._body_bytes > limit:
-                self.reject(413, TOO_LARGE_MESSAGE, too_large_reason(limit))
-                return
+        reading = self.pipeline.reading
+        too_large = self.bounds.body_too_large(len(chunk))
+        if too_large is not None:
+            self.reject(413, TOO_LARGE_MESSAGE, too_large)
+            return
         # The rest of a body whose request is already answered is skipped: buffered,
         # it would stop reading at the high-water mark with nobody left to drain it.
         if (
@@ -348,10 +278,10 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.flow.pause_reading()  # the app is behind: stop reading until it catches up
 
     def on_request_complete(self) -> None:
-        self._head_bytes = 0
-        reading = self._reading
+        self.bounds.received = 0
+        reading = self.pipeline.reading
         if reading is not None:
-            self._reading = None
+            self.pipeline.reading = None
             reading.feed_end()
             if reading.response_complete and self.cycle is None and not self.pipeline:
                 self._go_idle()  # the skipped body's bytes had stopped the keep-alive timer
@@ -368,44 +298,34 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     def reject(self, status: int, message: str, reason: str | None = None) -> None:
         """Answer a request we refuse with ``status`` and close the connection (after what is owed first)."""
         self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
-        self._head_deadline.stop()
+        self.bounds.deadline.stop()
         response = error_response(status, message, default_headers=self.server_state.default_headers)
-        reading, self._reading = self._reading, None
-        if reading is not None and reading.response_complete:
-            self.flow.close()  # the rest of the body of a request already answered: nothing to say
+        refusal = self.pipeline.refuse(response, self.cycle)
+        if refusal is Refusal.OWED:
+            self.flow.pause_reading()  # the answer goes out in turn (response_done)
             return
-        if reading is not None and reading is self.cycle:
-            # The bad bytes are the body of the request in flight: it can never be completed.
-            # Answer it if the app has not begun to, and tell the app (http.disconnect).
-            if not reading.response_started:
+        if refusal is Refusal.IN_FLIGHT:
+            # The request in flight can never complete its body: answer it if the app has
+            # not begun to, and tell the app (http.disconnect).
+            cycle = self.cycle
+            assert cycle is not None
+            if not cycle.response_started:
                 self.transport.write(response)
-            reading.feed_disconnect()
-            self.flow.close()
-            return
-        if reading is not None and self.pipeline and self.pipeline[-1][0] is reading:
-            # The body of a request queued behind the one in flight: it must never start
-            # (nothing would ever complete its body); its refusal comes in its turn.
-            self.pipeline.pop()
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            # Answer in order: after the responses to the requests before this one.
-            self._pending_error = response
-            self.flow.pause_reading()
-            return
-        if not self.transport.is_closing():
+            cycle.feed_disconnect()
+        elif refusal is Refusal.NOW and not self.transport.is_closing():
             self.transport.write(response)
-            self.flow.close()
+        self.flow.close()
 
     # ------------------------------------------------------------ called by the cycle
 
     def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app waits for more request body: read again unless requests are queued."""
-        if not self.pipeline and self._pending_error is None:
+        if not self.pipeline.holds_reading():
             self.flow.resume_reading()
 
     def request_body_stalled(self, cycle: RequestResponseCycle) -> bool:
         """The app waited ``timeout_request_body`` for more body: 408 (if nothing was answered), close."""
-        if cycle is self._reading:
+        if cycle is self.pipeline.reading:
             self.reject(408, TIMEOUT_MESSAGE, stalled_reason(self.timeout_request_body))
         return True
 
@@ -419,17 +339,18 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.flow.close()
             return
         self.cycle = None
-        if self.pipeline:
-            cycle, app = self.pipeline.pop(0)
+        pipeline = self.pipeline
+        if pipeline:
+            cycle, app = pipeline.next()
             self.cycle = cycle
             if self._peer_eof:
                 cycle.feed_eof()
             self._run(cycle, app)
-            if not self.pipeline and self._upgrade is None and self._pending_error is None:
+            if not pipeline.holds_reading() and self._upgrade is None:
                 self.flow.resume_reading()
             return
-        if self._pending_error is not None:
-            transport.write(self._pending_error)
+        if pipeline.owed_error is not None:
+            transport.write(pipeline.owed_error)
             self.flow.close()
             return
         if self._upgrade is not None and self._upgrade.trailing is not None:
@@ -461,7 +382,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         always: closing it sooner could cut a request already on its way.
         """
         self._draining = True
-        last = self.pipeline[-1][0] if self.pipeline else self.cycle
+        last = self.pipeline.last(self.cycle)
         if last is not None and not last.response_started:
             last.keep_alive = False
         elif (
@@ -477,16 +398,11 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     # ------------------------------------------------------------ internals
 
-    def _last_request(self) -> bool:
-        """No request after the one just read will be served (drain, limit_keep_alive_requests)."""
-        limit = self.limit_keep_alive_requests
-        return self._draining or (limit is not None and self._requests_read >= limit)
-
     def _go_idle(self) -> None:
         if self._mid_head():
             # The next request began before the response ended: its head has its own
             # timeout_request_head, counted from now (the keep-alive wait is over).
-            self._head_deadline.restart()
+            self.bounds.deadline.restart()
         else:
             # timeout_keep_alive bounds the wait for the next request's first byte;
             # from that byte, data_received gives its head timeout_request_head to arrive.
@@ -504,17 +420,13 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a head begun behind a response in flight: its time starts with the response's end
         if self._mid_head():
-            self.reject(
-                408,
-                TIMEOUT_MESSAGE,
-                f"request head not complete after {self.timeout_request_head}s (timeout_request_head)",
-            )
+            self.reject(408, TIMEOUT_MESSAGE, self.bounds.timeout_reason())
         elif self.cycle is None and not self.pipeline:
             self.transport.close()  # opened but never sent a request
 
     def _cancel_timers(self) -> None:
         self._stop_keep_alive_timer()
-        self._head_deadline.stop()
+        self.bounds.deadline.stop()
 
     def log_prefix(self) -> str:
         """``"client:port - "`` for the log lines about this connection."""

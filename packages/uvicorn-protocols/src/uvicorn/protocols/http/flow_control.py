@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http.response_head import error_messages
 
 if TYPE_CHECKING:
-    from uvicorn.protocols.asgi_types import ASGIReceiveCallable, ASGISendCallable, Scope
+    from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 
 #: Buffered request body bytes above which the connection stops reading.
 HIGH_WATER_LIMIT = 65536
@@ -142,6 +142,16 @@ class FlowControl:
             self._send_timeout,
         )
         self._transport.abort()
+
+
+def within_concurrency(
+    app: ASGI3Application, limit: int | None, connections: Sized, tasks: Sized, logger: logging.Logger
+) -> ASGI3Application:
+    """``app``, or :func:`service_unavailable` once ``limit_concurrency`` connections or tasks are active."""
+    if limit is not None and (len(connections) >= limit or len(tasks) >= limit):
+        logger.warning("Exceeded concurrency limit.")
+        return service_unavailable
+    return app
 
 
 async def service_unavailable(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

@@ -41,7 +41,7 @@ class ZttpProtocol(HTTPConnection):
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
-        return self._awaiting_head and self._head_bytes > 0
+        return self._awaiting_head and self.bounds.received > 0
 
     def _feed(self, data: bytes) -> None:
         parser = self.parser
@@ -80,7 +80,7 @@ class ZttpProtocol(HTTPConnection):
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
                     return
                 event = parser.next_event()  # type: ignore[assignment]
-            if self._mid_head() and not self._line_done and self._head_bytes > self.limit_request_line:
+            if self._mid_head() and not self._line_done and self.bounds.received > self.limit_request_line:
                 self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.deadline import Deadline
-from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem
 from uvicorn.protocols.http2.engine import (
@@ -242,11 +242,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
                 return
         self.streams[stream_id] = stream
         self._idle_since = None  # busy: the idle timer, if running, will not close
-        app = self.app
-        limit = self.limit_concurrency
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
-            app = service_unavailable
-            self.logger.warning("Exceeded concurrency limit.")
+        app = within_concurrency(self.app, self.limit_concurrency, self.connections, self.tasks, self.logger)
         task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         self.tasks.add(task)
         self._opened += 1
