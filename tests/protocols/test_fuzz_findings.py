@@ -212,6 +212,7 @@ async def test_close_code_1014_is_still_checked_like_any_close(ws: type[Any], ht
 async def test_close_code_1014_in_reply_to_the_app_close_ends_cleanly(
     ws: type[Any], http: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The other way a 1014 close arrives: as the reply to ours (wsproto's CLOSED state)."""
     disconnects: list[dict[str, Any]] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
