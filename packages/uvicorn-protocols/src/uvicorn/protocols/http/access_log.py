@@ -147,7 +147,7 @@ class ConnectionAccessLog:
         self._client: object = None  # the scope client last formatted
         self._client_addr = ""
         # The last line built, and what it was built from.
-        self._request: tuple[str, str, bytes, str, int] | None = None
+        self._request: tuple[str, object, bytes, str, int] | None = None
         self._formatter: object = None
         self._line = ""
 
@@ -162,7 +162,9 @@ class ConnectionAccessLog:
         if writer is None:
             writer = self._writer = access_log_for(asyncio.get_running_loop(), self._logger)
         handler = writer.batch_handler()
-        request = (scope["method"], scope["path"], scope["query_string"], scope["http_version"], status)
+        # The line shows the raw target: raw_path (or path, when a scope has none) and the query.
+        target = scope.get("raw_path") or scope["path"]
+        request = (scope["method"], target, scope["query_string"], scope["http_version"], status)
         if handler is not None and handler.formatter is self._formatter and request == self._request:
             writer.add(handler, self._line)
             return
