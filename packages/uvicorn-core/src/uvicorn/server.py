@@ -39,7 +39,8 @@ from uvicorn._compat import asyncio_run
 from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._systemd import SystemdNotifier
-from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState, ServedConnection
+from uvicorn._telemetry import ServerTelemetry
+from uvicorn.protocols.contract import ProtocolConfig, ProtocolObserver, ProtocolServerState, ServedConnection
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -72,6 +73,8 @@ class ServerState:
         self.connections: set[ServedConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.default_headers: list[tuple[bytes, bytes]] = []
+        #: The metrics the protocols report to (``--admin-port``); None: no calls at all.
+        self.observer: ProtocolObserver | None = None
 
 
 class Server:
@@ -126,7 +129,9 @@ class Server:
         )
         # Read here, not in __init__: a Server pickled into a child process reads the child's.
         self._systemd = SystemdNotifier.from_environment()
+        telemetry: ServerTelemetry | None = None
         try:
+            telemetry = ServerTelemetry.start(self)  # --admin-port: metrics, health; before the lifespan
             await self.startup(sockets=sockets)
             self._recycling = RecyclingLimits(config)  # the lifetime counts from here
             if self.started:
@@ -142,6 +147,8 @@ class Server:
                 )
         finally:
             self._systemd.close()
+            if telemetry is not None:
+                telemetry.stop()
 
     # ------------------------------------------------------------ startup
 

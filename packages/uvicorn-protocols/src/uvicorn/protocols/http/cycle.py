@@ -25,6 +25,7 @@ from uvicorn.protocols.http.streamed_writes import StreamedWrites
 if TYPE_CHECKING:
     from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
     from uvicorn.protocols.http.connection import HTTPConnection
+    from uvicorn.protocols.http.exchange import Exchange
 
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -47,6 +48,7 @@ class RequestResponseCycle:
         "_writes",
         "conn",
         "disconnected",
+        "exchange",
         "flow",
         "keep_alive",
         "more_body",
@@ -83,12 +85,17 @@ class RequestResponseCycle:
         self._with_body = scope["method"] != "HEAD"
         self._framing: BodyFraming | None = None  # once the head is written
         self._writes: StreamedWrites | None = None  # for a body sent in several messages
+        # Metrics and access lines beyond upstream's (exchange.py): None unless the server asks.
+        watch = conn.exchanges
+        self.exchange: Exchange | None = None if watch is None else watch.begin(scope)
 
     # ------------------------------------------------------------ fed by the connection
 
     def feed_body(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
         self._buffered += len(chunk)
+        if self.exchange is not None:
+            self.exchange.received += len(chunk)
         if self._buffered > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         self._wake()
@@ -151,6 +158,8 @@ class RequestResponseCycle:
                 logger.error("ASGI callable returned without completing response.")
                 self.transport.close()
         finally:
+            if self.exchange is not None:
+                self.exchange.finish()  # abandoned (app error, client gone) unless complete already
             self.conn.tasks.discard(self.task)
 
     async def send_500_response(self) -> None:
@@ -221,6 +230,8 @@ class RequestResponseCycle:
             self.keep_alive,
         )
         self.response_started = True
+        if self.exchange is not None:
+            self.exchange.response_headers = message.get("headers", ())
         # Once a response starts, "100 Continue" would land inside it (an app may still
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
@@ -228,6 +239,8 @@ class RequestResponseCycle:
             self._with_body = False
 
     def _send_body(self, body: bytes, more_body: bool) -> None:
+        if self.exchange is not None and self._with_body:
+            self.exchange.sent += len(body)
         head = self._head
         if head is not None:
             self._head = None
@@ -241,6 +254,8 @@ class RequestResponseCycle:
             self.keep_alive = head.keep_alive
             if self.conn.access_log:
                 self.conn.access_lines.log(scope, head.status)
+            if self.exchange is not None:
+                self.exchange.head_sent(head.status)
             if self._with_body:
                 if not more_body and not head.chunked and head.content_length == len(body):
                     framed = body  # the whole body in one message, as announced: nothing to frame
@@ -273,5 +288,7 @@ class RequestResponseCycle:
 
     def _complete(self) -> None:
         self.response_complete = True
+        if self.exchange is not None:
+            self.exchange.finish()
         self._wake()
         self.conn.response_done(self)

@@ -1,0 +1,70 @@
+"""Turning the names of implementations (``http``, ``ws``, ``lifespan``, ``loop``) into what they name.
+
+Each option takes one of uvicorn's names (``"h11"``, ``"uvloop"``...) or, where
+upstream allows it, an import string ``"module:attribute"``; a class given
+directly is used as it is. A mistake is one line naming the option.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from uvicorn._startup import InvalidOptionError, MissingDependencyError, startup_failure
+from uvicorn.importer import ImportFromStringError, import_from_string
+
+__all__ = ["loop_factory", "resolve_class"]
+
+
+def resolve_class(option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
+    """The class ``value`` names among ``choices`` (or, if ``free``, by import string); a class as is."""
+    if not isinstance(value, str):
+        return value
+    target = choices.get(value, value if free else None)
+    if target is None or (value not in choices and ":" not in value):
+        expected = ", ".join(repr(name) for name in choices)
+        more = ' or an import string "module:Class"' if free else ""
+        raise InvalidOptionError(
+            f"Invalid value for '{option}' (--{option}): {value!r}. Use one of {expected}{more}."
+        )
+    try:
+        return import_from_string(target)
+    except ImportFromStringError as exc:
+        raise InvalidOptionError(f"Invalid value for '{option}' (--{option}): {exc}") from None
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"'{option}={value}' needs a library that is not installed: {exc}", name=exc.name
+        ) from None
+
+
+def loop_factory(
+    loop: str, choices: dict[str, str | None], use_subprocess: bool
+) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop factory ``loop`` names, or None for ``"none"`` (use the running policy)."""
+    if loop not in choices:
+        if ":" not in loop:
+            startup_failure(
+                "Invalid value for 'loop' (--loop): %r. Use one of %s or an import string %s.",
+                loop,
+                ", ".join(repr(name) for name in choices),
+                '"module:factory"',
+            )
+        try:
+            custom: Callable[[], asyncio.AbstractEventLoop] = import_from_string(loop)
+        except ImportFromStringError as exc:
+            startup_failure("Error loading custom loop setup function. %s", exc)
+        return custom
+    target = choices[loop]
+    if target is None:
+        return None
+    try:
+        setup = import_from_string(target)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"Invalid value for 'loop' (--loop): {loop!r} is not available ({exc}). "
+            "Install it or use 'asyncio'.",
+            name=exc.name,
+        ) from None
+    factory: Callable[[], asyncio.AbstractEventLoop] = setup(use_subprocess=use_subprocess)
+    return factory
