@@ -97,6 +97,8 @@ class Server:
         self._captured_signals: list[int] = []
         # Set once the server listens (after lifespan startup); tests await it instead of polling.
         self._startup_complete = asyncio.Event()
+        # --admin-port's metrics and health endpoints while serving (uvicorn._telemetry).
+        self._telemetry: ServerTelemetry | None = None
 
     @functools.cached_property
     def limit_max_requests(self) -> int | None:
@@ -129,9 +131,8 @@ class Server:
         )
         # Read here, not in __init__: a Server pickled into a child process reads the child's.
         self._systemd = SystemdNotifier.from_environment()
-        telemetry: ServerTelemetry | None = None
         try:
-            telemetry = ServerTelemetry.start(self)  # --admin-port: metrics, health; before the lifespan
+            self._telemetry = ServerTelemetry.start(self)  # --admin-port: metrics, health; before the lifespan
             await self.startup(sockets=sockets)
             self._recycling = RecyclingLimits(config)  # the lifetime counts from here
             if self.started:
@@ -147,8 +148,8 @@ class Server:
                 )
         finally:
             self._systemd.close()
-            if telemetry is not None:
-                telemetry.stop()
+            if self._telemetry is not None:
+                self._telemetry.stop()
 
     # ------------------------------------------------------------ startup
 

@@ -303,8 +303,8 @@ class Multiprocess:
                 process.kill()
                 process.join()
                 cause = "healthcheck"
+            self._worker_exited(process, cause)  # counted before it is logged
             logger.info("Child process [%s] died", process.pid)
-            self._worker_exited(process, cause)
             self._replace_dead(index, process)
 
     def _replace_dead(self, index: int, process: Process) -> None:
