@@ -132,7 +132,7 @@ class Server:
         # Read here, not in __init__: a Server pickled into a child process reads the child's.
         self._systemd = SystemdNotifier.from_environment()
         try:
-            self._telemetry = ServerTelemetry.start(self)  # --admin-port: metrics, health; before the lifespan
+            self._telemetry = ServerTelemetry.start(self)  # --admin-port; before the lifespan starts
             await self.startup(sockets=sockets)
             self._recycling = RecyclingLimits(config)  # the lifetime counts from here
             if self.started:
