@@ -76,7 +76,8 @@ class ServerMetrics:
     """What the protocols of one server process report (a ``ProtocolObserver``), counted."""
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str], int] = {}  # (method, status class) -> responses
+        # (method, status) -> responses; None: no response. Methods outside _METHODS count as "other".
+        self.requests: dict[tuple[str, int | None], int] = {}
         self.duration_counts = [0] * (len(DURATION_BUCKETS) + 1)  # per bucket, not cumulative; last: +Inf
         self.duration_sum = 0.0
         self.in_flight = 0
@@ -99,7 +100,7 @@ class ServerMetrics:
         self, method: str, status: int | None, duration: float, received: int, sent: int
     ) -> None:
         self.in_flight -= 1
-        key = (method if method in _METHODS else "other", _STATUS_CLASSES.get(status, "none"))  # type: ignore[arg-type]
+        key = (method if method in _METHODS else "other", status)
         self.requests[key] = self.requests.get(key, 0) + 1
         self.duration_counts[bisect.bisect_left(DURATION_BUCKETS, duration)] += 1
         self.duration_sum += duration
@@ -125,7 +126,8 @@ class ServerMetrics:
         return {
             "pid": os.getpid(),
             "requests": [
-                [method, status_class, count] for (method, status_class), count in self.requests.items()
+                [method, _STATUS_CLASSES.get(status, "none"), count]  # type: ignore[arg-type]
+                for (method, status), count in list(self.requests.items())
             ],
             "duration_counts": list(self.duration_counts),
             "duration_sum": self.duration_sum,

@@ -158,8 +158,8 @@ class RequestResponseCycle:
                 logger.error("ASGI callable returned without completing response.")
                 self.transport.close()
         finally:
-            if self.exchange is not None:
-                self.exchange.finish()  # abandoned (app error, client gone) unless complete already
+            if self.exchange is not None and not self.response_complete:
+                self.exchange.finish()  # abandoned: the app failed or the client left
             self.conn.tasks.discard(self.task)
 
     async def send_500_response(self) -> None:
