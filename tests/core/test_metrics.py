@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 from tests.core.metrics_scrape import scrape
 from tests.protocols.apps import read_body, send_response
 from tests.protocols.raw_http import RawClient, request
+from tests.protocols.test_websocket_support import IMPLEMENTATIONS
 from tests.serving import RunningServer, ServerStartupFailed, serve
 from uvicorn._startup import InvalidOptionError, MissingDependencyError
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
@@ -284,3 +285,55 @@ def _families_of_an_idle_server() -> set[str]:
         suffix = "_total" if family.type == "counter" else ""
         names.add(family.name + suffix)
     return names
+
+
+async def echo_websocket(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    assert scope["type"] == "websocket"
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] == "websocket.receive":
+        if message.get("text") is not None:
+            await send({"type": "websocket.send", "text": message["text"] * 2})
+        else:
+            await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+@pytest.mark.parametrize("ws", list(IMPLEMENTATIONS))
+async def test_websocket_messages_and_their_bytes_are_counted(ws: str) -> None:
+    # The class, not its name: no import-time deprecation warning mid-test.
+    async with (
+        serve(
+            echo_websocket, ws=IMPLEMENTATIONS[ws], lifespan="off", log_config=None, admin_port=0
+        ) as running,
+        connect(running.ws_url + "/echo") as websocket,
+    ):
+        await websocket.send("héllo")  # 6 bytes of UTF-8; the echo doubles it
+        assert await websocket.recv() == "héllohéllo"
+        await websocket.send(b"\x00" * 100)
+        assert await websocket.recv() == b"\x00" * 100
+        metrics = await asyncio.to_thread(scrape, admin_url(running))
+    assert metrics.value("uvicorn_websocket_messages_total", direction="received") == 2
+    assert metrics.value("uvicorn_websocket_messages_total", direction="sent") == 2
+    assert metrics.value("uvicorn_received_bytes_total", protocol="websocket") == 106
+    assert metrics.value("uvicorn_sent_bytes_total", protocol="websocket") == 112
+    assert metrics.value("uvicorn_open_connections", protocol="websocket") == 1
+
+
+@pytest.mark.parametrize("engine", ["zttp", "h2"])
+async def test_http2_streams_are_counted_like_requests(engine: str) -> None:
+    app = App()
+    async with (
+        serve(app, http2=True, http2_engine=engine, lifespan="off", log_config=None, admin_port=0) as running,
+        httpx.AsyncClient(base_url=running.url, http1=False, http2=True) as client,  # h2c prior knowledge
+    ):
+        for _ in range(3):
+            response = await client.get("/ok")
+            assert (response.status_code, response.http_version) == (200, "HTTP/2")
+        assert (await client.post("/body", content=b"y" * 50)).text == "50"
+        metrics = await asyncio.to_thread(scrape, admin_url(running))
+    assert metrics.value("uvicorn_http_requests_total", method="GET", status_class="2xx") == 3
+    assert metrics.value("uvicorn_http_requests_total", method="POST", status_class="2xx") == 1
+    assert metrics.value("uvicorn_received_bytes_total", protocol="http") == 50
+    assert metrics.value("uvicorn_sent_bytes_total", protocol="http") == 3 * 2 + 2
+    assert metrics.value("uvicorn_open_connections", protocol="http2") == 1
+    assert metrics.value("uvicorn_open_connections", protocol="http1") == 0

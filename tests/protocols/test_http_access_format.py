@@ -127,6 +127,8 @@ async def test_no_body_is_a_dash_for_b_and_zero_for_big_b(http: str, records: Re
 
 
 async def test_quotes_in_text_atoms_are_escaped_as_gunicorn_does(http: str, records: Records) -> None:
+    if http == "zttp":
+        pytest.skip("zttp refuses a '\"' in the request target (400), as upstream's zttp does")
     async with (
         serve(
             typed, http=http, lifespan="off", log_config=None, access_log_format='"%(r)s" "%(a)s"'

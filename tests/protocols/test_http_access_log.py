@@ -156,6 +156,8 @@ async def test_the_line_shows_the_raw_target_with_quotes_escaped(
     http: str, access: AccessSetup, target: str, shown: str
 ) -> None:
     """As 0.55: the target as sent (never decoded), and '"' as %22 so the quoted request line stays whole."""
+    if http == "zttp" and '"' in target:
+        pytest.skip("zttp refuses a '\"' in the request target (400), as upstream's zttp does")
     access.install()
     async with (
         serve(hello, http=http, lifespan="off", log_config=None) as running,

@@ -298,6 +298,8 @@ async def test_head_size_is_counted_per_request(http: str) -> None:
 
 
 async def test_default_head_size_limit(http: str) -> None:
+    if http == "zttp":
+        pytest.skip("zttp refuses heads over 64 KiB itself, below the default limit (docs/settings.md)")
     headers = [("Host", "x")] + [(f"X-Big-{index}", "v" * 8000) for index in range(20)]  # ~160 KB
     await assert_refused(http, request(headers=headers), 431)
 

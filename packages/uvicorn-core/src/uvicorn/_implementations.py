@@ -1,4 +1,4 @@
-"""Turning the names of implementations (``http``, ``ws``, ``lifespan``, ``loop``) into what they name.
+"""The names of implementations (``http``, ``http2_engine``, ``ws``, ``lifespan``, ``loop``) made classes.
 
 Each option takes one of uvicorn's names (``"h11"``, ``"uvloop"``...) or, where
 upstream allows it, an import string ``"module:attribute"``; a class given
@@ -14,7 +14,7 @@ from typing import Any
 from uvicorn._startup import InvalidOptionError, MissingDependencyError, startup_failure
 from uvicorn.importer import ImportFromStringError, import_from_string
 
-__all__ = ["loop_factory", "resolve_class"]
+__all__ = ["http2_classes", "loop_factory", "resolve_class"]
 
 
 def resolve_class(option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
@@ -68,3 +68,42 @@ def loop_factory(
         ) from None
     factory: Callable[[], asyncio.AbstractEventLoop] = setup(use_subprocess=use_subprocess)
     return factory
+
+
+def http2_classes(http: Any, engine: str, choices: dict[str, str]) -> tuple[Any, Any]:
+    """With ``http2``: the connection class (which picks HTTP/1.1 or HTTP/2 per connection, by
+    ALPN or preface) and the HTTP/2 protocol class of ``engine`` (``"auto"``: zttp or h2, installed).
+    """
+    if engine not in ("auto", *choices):
+        names = ", ".join(repr(name) for name in ("auto", *choices))
+        raise InvalidOptionError(
+            f"Invalid value for 'http2_engine' (--http2-engine): {engine!r}. Use one of {names}."
+        )
+    if engine == "auto":
+        engine = "zttp" if http == "zttp" else _installed_http2_engine()
+    try:
+        http2_protocol_class = import_from_string(choices[engine])
+    except ImportError:
+        raise MissingDependencyError(
+            f"'http2_engine={engine}' (--http2-engine) needs the {engine} library: pip install {engine}.",
+            name=engine,
+        ) from None
+    if http == "zttp" and engine == "zttp":
+        return import_from_string(
+            "uvicorn.protocols.http.auto_zttp_impl:AutoZttpProtocol"
+        ), http2_protocol_class
+    return import_from_string("uvicorn.protocols.http.negotiate:VersionNegotiator"), http2_protocol_class
+
+
+def _installed_http2_engine() -> str:
+    from uvicorn.protocols.http2.engine import EngineMissing, engine_class
+
+    try:
+        chosen = engine_class("auto")
+    except EngineMissing:
+        raise MissingDependencyError(
+            "HTTP/2 (--http2) needs the zttp or h2 library: pip install 'uvicorn-protocols[zttp]' "
+            "(or 'uvicorn-protocols[h2]').",
+            name="zttp",
+        ) from None
+    return "zttp" if chosen.__name__ == "ZttpEngine" else "h2"

@@ -63,13 +63,20 @@ _STATUS_CLASSES = {status: f"{status // 100}xx" for status in range(100, 1000)}
 def connection_kind(connection_class: type) -> str:
     """The ``protocol`` label of a connection object's class.
 
-    A class may say with a ``connection_kind`` attribute (an HTTP/2 protocol: ``"http2"``);
-    otherwise uvicorn's WebSocket protocols are ``"websocket"`` and every other is ``"http1"``.
+    A class may say with a ``connection_kind`` attribute; otherwise classes built on
+    uvicorn's WebSocket protocols are ``"websocket"``, on its HTTP/2 ones ``"http2"``,
+    and every other ``"http1"``.
     """
     kind = getattr(connection_class, "connection_kind", None)
     if isinstance(kind, str):
         return kind
-    return "websocket" if connection_class.__module__.startswith("uvicorn.protocols.websockets") else "http1"
+    for cls in connection_class.__mro__:  # h2_impl's class is an http2.connection one, for instance
+        module = cls.__module__
+        if module.startswith("uvicorn.protocols.websockets"):
+            return "websocket"
+        if module.startswith("uvicorn.protocols.http2"):
+            return "http2"
+    return "http1"
 
 
 class ServerMetrics:

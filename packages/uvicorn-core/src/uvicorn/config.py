@@ -25,12 +25,12 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
 from uvicorn._binding import bind_listening_socket, bind_listening_sockets
 from uvicorn._environment import int_from_environment, load_env_file
-from uvicorn._implementations import loop_factory, resolve_class
+from uvicorn._implementations import http2_classes, loop_factory, resolve_class
 from uvicorn._log_setup import access_log_timing, configure_logging
 from uvicorn._observability_options import check_observability_options
 from uvicorn._option_checks import check_option_values
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
-from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError, startup_failure
+from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError
 from uvicorn._tls import build_ssl_context, create_ssl_context
 from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL
 from uvicorn.protocols.contract import UvicornDeprecationWarning
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from uvicorn._types import ASGIApplication
 
 __all__ = [
+    "HTTP2_PROTOCOLS",
     "HTTP_PROTOCOLS",
     "INTERFACES",
     "LIFESPAN",
@@ -50,6 +51,7 @@ __all__ = [
     "TRACE_LOG_LEVEL",
     "WS_PROTOCOLS",
     "Config",
+    "HTTP2EngineType",
     "HTTPProtocolType",
     "InterfaceType",
     "LifespanType",
@@ -62,7 +64,8 @@ __all__ = [
     "resolve_reload_patterns",
 ]
 
-HTTPProtocolType = Literal["auto", "h11", "httptools"]
+HTTPProtocolType = Literal["auto", "h11", "httptools", "zttp"]
+HTTP2EngineType = Literal["auto", "h2", "zttp"]
 WSProtocolType = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto"]
 LifespanType = Literal["auto", "on", "off"]
 LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
@@ -72,6 +75,12 @@ HTTP_PROTOCOLS: dict[str, str] = {
     "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
     "h11": "uvicorn.protocols.http.h11_impl:H11Protocol",
     "httptools": "uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
+    "zttp": "uvicorn.protocols.http.zttp_impl:ZttpProtocol",
+}
+#: The HTTP/2 protocol class of each ``http2_engine``.
+HTTP2_PROTOCOLS: dict[str, str] = {
+    "h2": "uvicorn.protocols.http.h2_impl:H2Protocol",
+    "zttp": "uvicorn.protocols.http.zttp_h2_impl:ZttpH2Protocol",
 }
 WS_PROTOCOLS: dict[str, str | None] = {
     "auto": "uvicorn.protocols.websockets.auto:AutoWebSocketsProtocol",
@@ -97,7 +106,16 @@ SSL_PROTOCOL_VERSION: int = ssl.PROTOCOL_TLS_SERVER
 logger = logging.getLogger("uvicorn.error")
 
 # What load() produces. Read before load(), any of them loads the config first (Config.__getattr__).
-_MADE_BY_LOAD = frozenset({"loaded_app", "http_protocol_class", "ws_protocol_class", "lifespan_class"})
+_MADE_BY_LOAD = frozenset(
+    {
+        "loaded_app",
+        "http_protocol_class",
+        "http1_protocol_class",
+        "http2_protocol_class",
+        "ws_protocol_class",
+        "lifespan_class",
+    }
+)
 
 
 class Config:
@@ -178,6 +196,12 @@ class Config:
         # Beyond upstream: opt-in proxy headers (RFC 7239 ``Forwarded``, ``X-Forwarded-Host``).
         proxy_forwarded: bool = False,
         proxy_x_forwarded_host: bool = False,
+        # Beyond upstream: which library frames HTTP/2, and its per-connection limits.
+        http2_engine: HTTP2EngineType | str = "auto",
+        http2_max_concurrent_streams: int = 100,
+        http2_max_resets: int = 200,
+        http2_max_control_frames: int = 500,
+        http2_header_table_size: int = 4096,
         # Beyond upstream: listeners and worker recycling (docs/binding.md, docs/deployment.md).
         bind: list[str] | str | None = None,
         reuse_port: bool = False,
@@ -245,6 +269,11 @@ class Config:
         self.timeout_request_head = timeout_request_head
         self.proxy_forwarded = proxy_forwarded
         self.proxy_x_forwarded_host = proxy_x_forwarded_host
+        self.http2_engine = http2_engine
+        self.http2_max_concurrent_streams = http2_max_concurrent_streams
+        self.http2_max_resets = http2_max_resets
+        self.http2_max_control_frames = http2_max_control_frames
+        self.http2_header_table_size = http2_header_table_size
         self.bind: list[str] | None = [bind] if isinstance(bind, str) else bind
         self.reuse_port = reuse_port
         self.limit_max_memory = limit_max_memory
@@ -343,15 +372,16 @@ class Config:
         assert not self.loaded
         check_option_values(self)
         check_observability_options(self)
-        if self.http2:
-            startup_failure(
-                "Invalid value for 'http2' (--http2): HTTP/2 requires the 'zttp' HTTP protocol, "
-                "which this uvicorn does not include. Remove the option to serve HTTP/1.1."
-            )
-
         self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
             "http", self.http, HTTP_PROTOCOLS
         )
+        # With http2, http_protocol_class picks one of these per connection (ALPN or preface).
+        self.http1_protocol_class: type[asyncio.Protocol] = self.http_protocol_class
+        self.http2_protocol_class: type[asyncio.Protocol] | None = None
+        if self.http2:
+            self.http_protocol_class, self.http2_protocol_class = http2_classes(
+                self.http, self.http2_engine, HTTP2_PROTOCOLS
+            )
         self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
         self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.access_format import AccessEntry, AccessFormat, compile_access_format
 from uvicorn.protocols.http.access_log import ACCESS_MESSAGE, access_fields
+from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 if TYPE_CHECKING:
@@ -129,7 +130,17 @@ class ExchangeWatch:
 class Exchange:
     """One request and its response, as metrics and access records see them."""
 
-    __slots__ = ("_finished", "received", "response_headers", "scope", "sent", "started", "status", "watch")
+    __slots__ = (
+        "_bodiless",
+        "_finished",
+        "received",
+        "response_headers",
+        "scope",
+        "sent",
+        "started",
+        "status",
+        "watch",
+    )
 
     def __init__(self, watch: ExchangeWatch, scope: HTTPScope) -> None:
         self.watch = watch
@@ -138,12 +149,15 @@ class Exchange:
         self.status: int | None = None  # once the head went out
         self.response_headers: Iterable[tuple[bytes, bytes]] = ()
         self.received = 0  # request body bytes
-        self.sent = 0  # response body bytes
+        self.sent = 0  # response body bytes the app sent (the cycle adds them)
+        self._bodiless = False
         self._finished = False
 
     def head_sent(self, status: int) -> None:
         """The response head went out with ``status``."""
         self.status = status
+        # Whatever the app sends, no body goes out with these.
+        self._bodiless = status in NO_CONTENT_STATUSES or self.scope["method"] == "HEAD"
         access = self.watch.access
         if access is not None and not access.at_end:
             access.log(self._entry(None, None))
@@ -154,6 +168,8 @@ class Exchange:
             return
         self._finished = True
         duration = _clock() - self.started
+        if self._bodiless:
+            self.sent = 0
         watch = self.watch
         if watch.observer is not None:
             watch.observer.request_finished(

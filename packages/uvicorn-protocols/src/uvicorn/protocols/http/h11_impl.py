@@ -91,7 +91,7 @@ class H11Protocol(HTTPConnection):
                     event.http_version.decode("ascii"),  # type: ignore[union-attr]
                     headers,
                 )
-                if self._upgrade_head is not None and not self.stopped_reading():
+                if self._upgrade_request is not None and not self.stopped_reading():
                     self.handoff_upgrade(conn.trailing_data[0])
                     return
             elif event_type is h11.Data:
@@ -103,7 +103,9 @@ class H11Protocol(HTTPConnection):
                 if not unread:
                     return  # nothing more to parse (asking the new connection costs a call)
             elif event is h11.NEED_DATA:
-                if self._mid_head() and not self._line_done and self._message_bytes > self.limit_request_line:
+                # The limit counts the line without its CRLF; a line still arriving may end in its CR.
+                line_limit = self.limit_request_line + 1
+                if self._mid_head() and not self._line_done and self._message_bytes > line_limit:
                     self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
                 return
             else:  # PAUSED or ConnectionClosed: nothing more to read as HTTP
