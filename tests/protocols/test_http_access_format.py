@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.protocols.apps import send_response
@@ -263,3 +264,22 @@ async def test_upstream_s_line_carries_the_fields_too(http: str, records: Record
         "user_agent": "probe/2",
         "referer": "https://r.example/",
     }
+
+
+@pytest.mark.parametrize("engine", ["zttp", "h2"])
+async def test_http2_streams_get_the_same_access_lines(engine: str, records: Records) -> None:
+    log_format = '"%(r)s" %(H)s %(s)s %(B)s'
+    async with (
+        serve(
+            typed,
+            http2=True,
+            http2_engine=engine,
+            lifespan="off",
+            log_config=None,
+            access_log_format=log_format,
+        ) as running,
+        httpx.AsyncClient(base_url=running.url, http1=False, http2=True) as client,  # h2c prior knowledge
+    ):
+        assert (await client.get("/x?y=1")).http_version == "HTTP/2"
+        await records.arrived.wait()
+    assert records.lines == ['"GET /x?y=1 HTTP/2" HTTP/2 200 5']
