@@ -97,6 +97,10 @@ SERVER_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--shutdown-delay", "2.5"], "shutdown_delay", 2.5),
     (["--timeout-lifespan-startup", "3.5"], "timeout_lifespan_startup", 3.5),
     (["--timeout-lifespan-shutdown", "4.5"], "timeout_lifespan_shutdown", 4.5),
+    (["--access-log-format", '%(h)s "%(r)s" %(s)s %(D)d'], "access_log_format", '%(h)s "%(r)s" %(s)s %(D)d'),
+    (["--log-format", "json"], "log_format", "json"),
+    (["--admin-port", "9200"], "admin_port", 9200),
+    (["--admin-host", "0.0.0.0"], "admin_host", "0.0.0.0"),
 ]
 # --bind replaces --host/--port/--uds/--fd, so it cannot be given with the options above.
 BIND_OPTIONS: list[tuple[list[str], str, Any]] = [
@@ -244,6 +248,10 @@ ENVIRONMENT = {
     "UVICORN_SHUTDOWN_DELAY": "2.5",
     "UVICORN_TIMEOUT_LIFESPAN_STARTUP": "3.5",
     "UVICORN_TIMEOUT_LIFESPAN_SHUTDOWN": "4.5",
+    "UVICORN_ACCESS_LOG_FORMAT": '%(h)s "%(r)s" %(s)s %(D)d',
+    "UVICORN_LOG_FORMAT": "json",
+    "UVICORN_ADMIN_PORT": "9200",
+    "UVICORN_ADMIN_HOST": "0.0.0.0",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from uvicorn import _cli_operations as operations
+from uvicorn._cli_observability import admin_options, log_format_options
 from uvicorn._cli_types import BoundedFloat, BoundedInt, HeaderType, ImplementationType
 from uvicorn.config import (
     HTTP_PROTOCOLS,
@@ -452,6 +453,8 @@ def server_options(version_option: Callable[[_F], _F]) -> Callable[[_F], _F]:
         *operations.worker_recycling_options(),
         *_implementation_options(),
         *_logging_options(),
+        *log_format_options(),
+        *admin_options(),
         *_proxy_and_header_options(),
         *_limit_options(),
         *operations.request_limit_options(),

@@ -24,19 +24,15 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
 from uvicorn._binding import bind_listening_socket, bind_listening_sockets
+from uvicorn._environment import int_from_environment, load_env_file
+from uvicorn._implementations import http2_classes, loop_factory, resolve_class
+from uvicorn._log_setup import access_log_timing, configure_logging
+from uvicorn._observability_options import check_observability_options
 from uvicorn._option_checks import check_option_values
-from uvicorn._protocol_classes import (
-    HTTP2_PROTOCOLS,
-    HTTP_PROTOCOLS,
-    LIFESPAN,
-    WS_PROTOCOLS,
-    resolve_protocol_classes,
-)
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
-from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError, MissingDependencyError, startup_failure
+from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError
 from uvicorn._tls import build_ssl_context, create_ssl_context
-from uvicorn.importer import ImportFromStringError, import_from_string
-from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL, apply_log_config
+from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL
 from uvicorn.protocols.contract import UvicornDeprecationWarning
 
 if TYPE_CHECKING:
@@ -75,6 +71,29 @@ LifespanType = Literal["auto", "on", "off"]
 LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
 InterfaceType = Literal["auto", "asgi3", "asgi2", "wsgi"]
 
+HTTP_PROTOCOLS: dict[str, str] = {
+    "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
+    "h11": "uvicorn.protocols.http.h11_impl:H11Protocol",
+    "httptools": "uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
+    "zttp": "uvicorn.protocols.http.zttp_impl:ZttpProtocol",
+}
+#: The HTTP/2 protocol class of each ``http2_engine``.
+HTTP2_PROTOCOLS: dict[str, str] = {
+    "h2": "uvicorn.protocols.http.h2_impl:H2Protocol",
+    "zttp": "uvicorn.protocols.http.zttp_h2_impl:ZttpH2Protocol",
+}
+WS_PROTOCOLS: dict[str, str | None] = {
+    "auto": "uvicorn.protocols.websockets.auto:AutoWebSocketsProtocol",
+    "none": None,
+    "websockets": "uvicorn.protocols.websockets.websockets_impl:WebSocketProtocol",
+    "websockets-sansio": "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol",
+    "wsproto": "uvicorn.protocols.websockets.wsproto_impl:WSProtocol",
+}
+LIFESPAN: dict[str, str] = {
+    "auto": "uvicorn.lifespan.on:LifespanOn",
+    "on": "uvicorn.lifespan.on:LifespanOn",
+    "off": "uvicorn.lifespan.off:LifespanOff",
+}
 LOOP_FACTORIES: dict[str, str | None] = {
     "none": None,
     "auto": "uvicorn.loops.auto:auto_loop_factory",
@@ -198,6 +217,11 @@ class Config:
         limit_max_memory: int | None = None,
         max_worker_lifetime: float | None = None,
         max_worker_lifetime_jitter: float = 0,
+        # Beyond upstream: log formats, metrics and health endpoints (docs/logging.md, docs/metrics.md).
+        access_log_format: str | None = None,
+        log_format: Literal["text", "json"] = "text",
+        admin_port: int | None = None,
+        admin_host: str = "127.0.0.1",
     ) -> None:
         self.app = app
         self.host = host
@@ -271,6 +295,10 @@ class Config:
         self.limit_max_memory = limit_max_memory
         self.max_worker_lifetime = max_worker_lifetime
         self.max_worker_lifetime_jitter = max_worker_lifetime_jitter
+        self.access_log_format = access_log_format
+        self.log_format = log_format
+        self.admin_port = admin_port
+        self.admin_host = admin_host
 
         self.loaded = False
         self.ssl: ssl.SSLContext | None = None
@@ -288,11 +316,11 @@ class Config:
         self.reload_excludes: list[str] = paths.excludes
 
         if env_file is not None:
-            self._load_env_file(env_file)
+            load_env_file(env_file)
         self.env_file = env_file
 
         if workers is None and "WEB_CONCURRENCY" in os.environ:
-            self.workers = _int_from_environment("WEB_CONCURRENCY", "workers")
+            self.workers = int_from_environment("WEB_CONCURRENCY", "workers")
 
         self.forwarded_allow_ips: list[str] | str
         if forwarded_allow_ips is None:
@@ -327,6 +355,12 @@ class Config:
         return "2.0" if self.interface == "asgi2" else "3.0"
 
     @property
+    def access_log_timing(self) -> Literal["head", "end"]:
+        """When access lines are written: ``"head"`` (as upstream, when the response head goes
+        out) or ``"end"`` (JSON logs, or a format showing the response's size or duration)."""
+        return access_log_timing(self)
+
+    @property
     def is_ssl(self) -> bool:
         """True when a certificate is configured (or a custom TLS context factory)."""
         return bool(self.ssl_keyfile or self.ssl_certfile or self.ssl_context_factory)
@@ -344,59 +378,28 @@ class Config:
     # ------------------------------------------------------------ setup
 
     def configure_logging(self) -> None:
-        """Apply ``log_config``, then ``log_level`` and ``access_log`` on uvicorn's loggers."""
-        if isinstance(self.log_config, os.PathLike):
-            self.log_config = os.fspath(self.log_config)  # as upstream: the attribute becomes a str
+        """Apply ``log_config`` (shaped by ``log_format`` and ``access_log_format``), then
+        ``log_level`` and ``access_log`` on uvicorn's loggers (uvicorn._log_setup)."""
         # ``open`` is passed from here so tests that patch ``uvicorn.config.open`` see the read.
-        apply_log_config(self.log_config, self.use_colors, open_file=open)
-        if self.log_level is not None:
-            level = self._numeric_log_level(self.log_level)
-            for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
-                logging.getLogger(name).setLevel(level)
-        if self.access_log is False:
-            access_logger = logging.getLogger("uvicorn.access")
-            access_logger.handlers = []
-            access_logger.propagate = False
-
-    @staticmethod
-    def _numeric_log_level(log_level: str | int) -> int:
-        if isinstance(log_level, int):
-            return log_level
-        level = LOG_LEVELS.get(str(log_level).lower())
-        if level is None:
-            raise InvalidOptionError(
-                f"Invalid value for 'log_level' (--log-level): {log_level!r}. "
-                f"Use one of {', '.join(LOG_LEVELS)}."
-            )
-        return level
-
-    def _load_env_file(self, env_file: str | os.PathLike[str]) -> None:
-        if not os.path.isfile(env_file):
-            raise InvalidOptionError(
-                f"Invalid value for 'env_file' (--env-file): no such file: {os.fspath(env_file)!r}."
-            )
-        try:
-            from dotenv import load_dotenv
-        except ImportError:
-            raise MissingDependencyError(
-                f"env_file={os.fspath(env_file)!r} needs python-dotenv: "
-                "pip install python-dotenv (or 'uvicorn[standard]').",
-                name="dotenv",
-            ) from None
-        logger.info("Loading environment from '%s'", env_file)
-        load_dotenv(dotenv_path=env_file)
+        configure_logging(self, open_file=open)
 
     def load(self) -> None:
         """Check the options, import and wrap the app, resolve the protocol classes, build TLS."""
         assert not self.loaded
         check_option_values(self)
-        classes = resolve_protocol_classes(self)
-        # With http2, http_protocol_class picks one of the other two per connection (ALPN or preface).
-        self.http_protocol_class: type[asyncio.Protocol] = classes.http
-        self.http1_protocol_class: type[asyncio.Protocol] = classes.http1
-        self.http2_protocol_class: type[asyncio.Protocol] | None = classes.http2
-        self.ws_protocol_class: type[asyncio.Protocol] | None = classes.ws
-        self.lifespan_class: type[Any] = classes.lifespan
+        check_observability_options(self)
+        self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
+            "http", self.http, HTTP_PROTOCOLS
+        )
+        # With http2, http_protocol_class picks one of these per connection (ALPN or preface).
+        self.http1_protocol_class: type[asyncio.Protocol] = self.http_protocol_class
+        self.http2_protocol_class: type[asyncio.Protocol] | None = None
+        if self.http2:
+            self.http_protocol_class, self.http2_protocol_class = http2_classes(
+                self.http, self.http2_engine, HTTP2_PROTOCOLS
+            )
+        self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
+        self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
 
         if self.is_ssl:
             self.ssl = build_ssl_context(self)
@@ -431,6 +434,15 @@ class Config:
             encoded.insert(0, (b"server", b"uvicorn"))
         return encoded
 
+    def _resolve_class(self, option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
+        return resolve_class(option, value, choices, free)
+
+    def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
+        if self.ws == "none":
+            return None
+        resolved: type[asyncio.Protocol] | None = resolve_class("ws", self.ws, WS_PROTOCOLS)
+        return resolved
+
     # ------------------------------------------------------------ event loop and sockets
 
     def setup_event_loop(self) -> None:
@@ -442,32 +454,7 @@ class Config:
 
     def get_loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         """The event loop factory for ``loop``, or None for ``"none"`` (use the running policy)."""
-        if self.loop not in LOOP_FACTORIES:
-            if ":" not in self.loop:
-                startup_failure(
-                    "Invalid value for 'loop' (--loop): %r. Use one of %s or an import string %s.",
-                    self.loop,
-                    ", ".join(repr(name) for name in LOOP_FACTORIES),
-                    '"module:factory"',
-                )
-            try:
-                custom: Callable[[], asyncio.AbstractEventLoop] = import_from_string(self.loop)
-            except ImportFromStringError as exc:
-                startup_failure("Error loading custom loop setup function. %s", exc)
-            return custom
-        target = LOOP_FACTORIES[self.loop]
-        if target is None:
-            return None
-        try:
-            setup = import_from_string(target)
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"Invalid value for 'loop' (--loop): {self.loop!r} is not available ({exc}). "
-                "Install it or use 'asyncio'.",
-                name=exc.name,
-            ) from None
-        factory: Callable[[], asyncio.AbstractEventLoop] = setup(use_subprocess=self.use_subprocess)
-        return factory
+        return loop_factory(self.loop, LOOP_FACTORIES, self.use_subprocess)
 
     def bind_socket(self) -> socket.socket:
         """Bind the listening socket for ``uds``, ``fd`` or ``host``/``port`` and log where we listen."""
@@ -476,14 +463,3 @@ class Config:
     def bind_sockets(self) -> list[socket.socket]:
         """Like :meth:`bind_socket`, for every address (``bind``; a host name: each of its addresses)."""
         return bind_listening_sockets(self)
-
-
-def _int_from_environment(variable: str, option: str) -> int:
-    value = os.environ[variable]
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidOptionError(
-            f"Invalid value for environment variable {variable}: {value!r}. "
-            f"It sets '{option}' and must be an integer."
-        ) from None

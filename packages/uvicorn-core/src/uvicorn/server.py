@@ -41,7 +41,8 @@ from uvicorn._drain import ConnectionSet, ShutdownDelay, drain_connections, firs
 from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._systemd import SystemdNotifier
-from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState, ServedConnection
+from uvicorn._telemetry import ServerTelemetry
+from uvicorn.protocols.contract import ProtocolConfig, ProtocolObserver, ProtocolServerState, ServedConnection
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -77,6 +78,8 @@ class ServerState:
         #: True from the moment the server is told to stop (during ``shutdown_delay`` too) or
         #: leaves on its own: it is going away, so a readiness check should fail.
         self.draining = False
+        #: The metrics the protocols report to (``--admin-port``); None: no calls at all.
+        self.observer: ProtocolObserver | None = None
 
 
 class Server:
@@ -121,6 +124,8 @@ class Server:
     def draining(self) -> bool:
         """True once the server is going away (told to stop, in its shutdown delay, or draining)."""
         return self.server_state.draining
+        # --admin-port's metrics and health endpoints while serving (uvicorn._telemetry).
+        self._telemetry: ServerTelemetry | None = None
 
     @functools.cached_property
     def limit_max_requests(self) -> int | None:
@@ -154,6 +159,7 @@ class Server:
         # Read here, not in __init__: a Server pickled into a child process reads the child's.
         self._systemd = SystemdNotifier.from_environment()
         try:
+            self._telemetry = ServerTelemetry.start(self)  # --admin-port; before the lifespan starts
             await self.startup(sockets=sockets)
             self._recycling = RecyclingLimits(config)  # the lifetime counts from here
             if self.started:
@@ -169,6 +175,8 @@ class Server:
                 )
         finally:
             self._systemd.close()
+            if self._telemetry is not None:
+                self._telemetry.stop()
 
     # ------------------------------------------------------------ startup
 

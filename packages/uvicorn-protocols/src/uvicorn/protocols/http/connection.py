@@ -23,6 +23,7 @@ from uvicorn.protocols.http.body_limits import (
     stalled_reason,
 )
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
@@ -71,6 +72,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "config",
         "connections",
         "cycle",
+        "exchanges",
         "flow",
         "h2c_class",
         "limit_concurrency",
@@ -104,7 +106,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
-        self.access_log = self.access_logger.hasHandlers()
+        self.exchanges = watch_exchanges(config, server_state, self.access_logger)  # metrics, other lines
+        self.access_log = self.access_logger.hasHandlers() and not (self.exchanges and self.exchanges.access)
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
         # With --http2, an "Upgrade: h2c" request switches the connection to this protocol.
@@ -248,7 +251,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             if self._upgrade is not None:
                 return
 
-        app = within_concurrency(self.app, self.limit_concurrency, self.connections, self.tasks, self.logger)
+        app = within_concurrency(self.app, self.limit_concurrency, self.server_state, self.logger)
 
         last = self.bounds.one_more_request() or self._draining
         keep_alive = not facts.close and not self._peer_eof and not last
@@ -295,9 +298,13 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         else:
             self.flow.pause_reading()  # finish the response in flight first
 
-    def reject(self, status: int, message: str, reason: str | None = None) -> None:
-        """Answer a request we refuse with ``status`` and close the connection (after what is owed first)."""
+    def reject(self, status: int, message: str, reason: str | None = None, bound: str | None = None) -> None:
+        """Answer a request we refuse with ``status`` and close the connection (after what is owed first).
+
+        ``bound``: the option refused it, when the status does not tell (for the metrics).
+        """
         self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
+        count_rejection(self.server_state, status, bound)
         self.bounds.deadline.stop()
         response = error_response(status, message, default_headers=self.server_state.default_headers)
         refusal = self.pipeline.refuse(response, self.cycle)
@@ -326,7 +333,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     def request_body_stalled(self, cycle: RequestResponseCycle) -> bool:
         """The app waited ``timeout_request_body`` for more body: 408 (if nothing was answered), close."""
         if cycle is self.pipeline.reading:
-            self.reject(408, TIMEOUT_MESSAGE, stalled_reason(self.timeout_request_body))
+            reason = stalled_reason(self.timeout_request_body)
+            self.reject(408, TIMEOUT_MESSAGE, reason, "timeout_request_body")
         return True
 
     def response_done(self, cycle: RequestResponseCycle) -> None:

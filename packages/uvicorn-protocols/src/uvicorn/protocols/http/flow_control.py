@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sized
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from uvicorn.protocols.http.exchange import count_rejection
 from uvicorn.protocols.http.response_head import error_messages
 
 if TYPE_CHECKING:
     from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+    from uvicorn.protocols.contract import ProtocolServerState
 
 #: Buffered request body bytes above which the connection stops reading.
 HIGH_WATER_LIMIT = 65536
@@ -145,11 +147,12 @@ class FlowControl:
 
 
 def within_concurrency(
-    app: ASGI3Application, limit: int | None, connections: Sized, tasks: Sized, logger: logging.Logger
+    app: ASGI3Application, limit: int | None, server_state: ProtocolServerState, logger: logging.Logger
 ) -> ASGI3Application:
     """``app``, or :func:`service_unavailable` once ``limit_concurrency`` connections or tasks are active."""
-    if limit is not None and (len(connections) >= limit or len(tasks) >= limit):
+    if limit is not None and (len(server_state.connections) >= limit or len(server_state.tasks) >= limit):
         logger.warning("Exceeded concurrency limit.")
+        count_rejection(server_state, 503)
         return service_unavailable
     return app
 

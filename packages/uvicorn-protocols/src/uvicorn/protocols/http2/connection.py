@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.deadline import Deadline
+from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem
@@ -65,7 +66,8 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
-        self.access_log = self.access_logger.hasHandlers()
+        self.exchanges = watch_exchanges(config, server_state, self.access_logger)  # metrics, other lines
+        self.access_log = self.access_logger.hasHandlers() and not (self.exchanges and self.exchanges.access)
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.root_path: str = config.root_path
         self.limit_concurrency = config.limit_concurrency
@@ -242,7 +244,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
                 return
         self.streams[stream_id] = stream
         self._idle_since = None  # busy: the idle timer, if running, will not close
-        app = within_concurrency(self.app, self.limit_concurrency, self.connections, self.tasks, self.logger)
+        app = within_concurrency(self.app, self.limit_concurrency, self.server_state, self.logger)
         task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         self.tasks.add(task)
         self._opened += 1
@@ -322,9 +324,12 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         else:
             stream.reset = True
 
-    def answer_stream(self, stream_id: int, status: int, message: str, reason: str) -> None:
+    def answer_stream(
+        self, stream_id: int, status: int, message: str, reason: str, bound: str | None = None
+    ) -> None:
         """The server's own answer on a stream (the shared error response), logged as a refusal."""
         self.logger.warning("Invalid HTTP request received (%d): %s", status, reason)
+        count_rejection(self.server_state, status, bound)
         headers, body = refusal(HeadProblem(status, message), self.server_state.default_headers)
         self.engine.send_response(stream_id, status, headers, False)
         self.engine.send_data(stream_id, body, True)

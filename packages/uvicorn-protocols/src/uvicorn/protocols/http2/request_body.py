@@ -17,6 +17,7 @@ from uvicorn.protocols.http.body_limits import (
     stalled_reason,
     too_large_reason,
 )
+from uvicorn.protocols.http.exchange import count_rejection
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http2.engine import CANCEL, NO_ERROR, PROTOCOL_ERROR
 
@@ -81,17 +82,20 @@ class RequestBodies:
         """The app waited ``timeout`` for more body; False when the wait is the server's own doing."""
         if self._conn.flow.read_paused:
             return False  # another stream's app lags and reading is paused: not this client's fault
-        self._cut(stream, 408, TIMEOUT_MESSAGE, stalled_reason(self.timeout))
+        self._cut(stream, 408, TIMEOUT_MESSAGE, stalled_reason(self.timeout), "timeout_request_body")
         return True
 
-    def _cut(self, stream: HTTP2Stream, status: int, message: str, reason: str) -> None:
+    def _cut(
+        self, stream: HTTP2Stream, status: int, message: str, reason: str, bound: str | None = None
+    ) -> None:
         """End a stream whose body broke a bound: ``status`` if nothing was answered, else a reset."""
         cycle = stream.cycle
         if cycle is not None and not cycle.response_started:
             cycle.feed_disconnect()  # the app's later sends go nowhere
-            self._conn.answer_stream(stream.stream_id, status, message, reason)
+            self._conn.answer_stream(stream.stream_id, status, message, reason, bound)
             # RFC 9113 8.1: a complete answer, then "stop sending" (RST_STREAM NO_ERROR).
             self._conn.reset_stream(stream, NO_ERROR)
         else:
             self._conn.logger.warning("Invalid HTTP request received (%d): %s", status, reason)
+            count_rejection(self._conn.server_state, status, bound)
             self._conn.reset_stream(stream, CANCEL)
