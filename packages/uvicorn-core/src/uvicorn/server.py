@@ -106,6 +106,8 @@ class Server:
         self._startup_complete = asyncio.Event()
         # Set once the connections were told to drain; tests await it.
         self._drain_started = asyncio.Event()
+        # --admin-port's metrics and health endpoints while serving (uvicorn._telemetry).
+        self._telemetry: ServerTelemetry | None = None
 
     @property
     def force_exit(self) -> bool:
@@ -124,8 +126,6 @@ class Server:
     def draining(self) -> bool:
         """True once the server is going away (told to stop, in its shutdown delay, or draining)."""
         return self.server_state.draining
-        # --admin-port's metrics and health endpoints while serving (uvicorn._telemetry).
-        self._telemetry: ServerTelemetry | None = None
 
     @functools.cached_property
     def limit_max_requests(self) -> int | None:
