@@ -243,6 +243,18 @@ class BodyFraming:
                 raise RuntimeError("Response content longer than Content-Length")
         return body
 
+    def frame_file(self, count: int, more_body: bool) -> tuple[bytes, bytes]:
+        """The bytes around ``count`` bytes of a file sent as one body message: ``(before, after)``."""
+        if self.chunked:
+            if not count:
+                return b"", b"" if more_body else _LAST_CHUNK
+            return b"%x\r\n" % count, b"\r\n" if more_body else b"\r\n" + _LAST_CHUNK
+        if self._left is not None:
+            if count > self._left:
+                raise RuntimeError("Response content longer than Content-Length")
+            self._left -= count
+        return b"", b""
+
     def check_complete(self) -> None:
         """After the last body message: all the announced content was sent."""
         if self._left:

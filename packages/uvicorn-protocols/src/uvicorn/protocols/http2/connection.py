@@ -19,6 +19,7 @@ from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem
+from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http2_extensions
 from uvicorn.protocols.http2.engine import (
     ENHANCE_YOUR_CALM,
     NO_ERROR,
@@ -33,6 +34,7 @@ from uvicorn.protocols.http2.limits import HTTP2Limits
 from uvicorn.protocols.http2.request import read_request, refusal
 from uvicorn.protocols.http2.stream import HTTP2Stream
 from uvicorn.protocols.http2.websocket import WebSocketStream, accepts_websockets, open_websocket
+from uvicorn.protocols.tls_info import tls_extension
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.websockets: dict[int, WebSocketStream] = {}  # open WebSocket streams (RFC 8441)
         self.waiting: set[HTTP2Stream] = set()  # streams whose send() waits for window or transport
         self.scope_template: dict[str, Any] = {}  # the scope fields every stream shares
+        self.extensions: ScopeExtensions = http2_extensions(None)  # with the connection's tls, once known
         self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
         self._last_stream_id = 0
         self._opened = 0  # streams accepted on this connection
@@ -108,11 +111,14 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.transport = cast("asyncio.Transport", transport)
         self.flow = FlowControl(self.transport)
         self.client = get_remote_addr(self.transport)
+        tls = is_ssl(self.transport)
+        if tls:
+            self.extensions = http2_extensions(tls_extension(self.transport, self.config.ssl_certfile))
         self.scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
             "http_version": "2",
-            "scheme": "https" if is_ssl(self.transport) else "http",
+            "scheme": "https" if tls else "http",
             "server": get_local_addr(self.transport),
             "client": self.client,
             "root_path": self.root_path,
@@ -217,6 +223,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             scope, facts = read_request(
                 self.scope_template, self._raw_root_path, method, target, headers, self.limits
             )
+            scope["extensions"] = self.extensions.for_request("2")
         except HeadProblem as problem:
             # Refused before the app sees it: this stream is answered, the connection goes on.
             self.logger.warning("Invalid HTTP request received (%d): %s", problem.status, problem.message)
