@@ -107,18 +107,25 @@ def server_certificate(certfile: str | os.PathLike[str] | None) -> str | None:
 
 def _client_chain(ssl_object: Any) -> list[str]:
     """The certificates the client sent, its own first, as PEM."""
-    # Python 3.13 made the chain public (DER bytes); 3.10 to 3.12 have it on the C object.
+    # Python 3.13 made the chain public (DER bytes); 3.10 to 3.12 have it on the C object
+    # (certificate objects; a missing client certificate is listed as None there).
     get_chain = getattr(ssl_object, "get_unverified_chain", None)
     if get_chain is None:
         get_chain = getattr(getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None)
     if get_chain is not None:
-        chain = get_chain() or []
-        return [
-            ssl.DER_cert_to_PEM_cert(cert) if isinstance(cert, bytes) else cert.public_bytes(ssl.ENCODING_PEM)  # type: ignore[attr-defined]
-            for cert in chain
-        ]
+        try:
+            return [_pem(cert) for cert in get_chain() or () if cert is not None]
+        except (AttributeError, TypeError, ValueError):
+            pass  # an interpreter whose private API changed: the client's certificate alone
     leaf = ssl_object.getpeercert(binary_form=True)
     return [ssl.DER_cert_to_PEM_cert(leaf)] if leaf else []
+
+
+def _pem(certificate: Any) -> str:
+    if isinstance(certificate, bytes):
+        return ssl.DER_cert_to_PEM_cert(certificate)
+    pem: str = certificate.public_bytes()  # _ssl.Certificate: PEM by default
+    return pem
 
 
 def _cipher_number(name: str, context: ssl.SSLContext) -> int | None:
