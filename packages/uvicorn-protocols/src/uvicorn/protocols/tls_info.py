@@ -65,16 +65,25 @@ def tls_extension(
         return _by_ssl_object[ssl_object]
     except (KeyError, TypeError):
         pass
-    cipher = ssl_object.cipher()
-    peer = ssl_object.getpeercert()
     extension: dict[str, Any] = {
         "server_cert": server_certificate(certfile),
-        "client_cert_chain": _client_chain(ssl_object),
-        "client_cert_name": rfc4514_name(peer["subject"]) if peer and "subject" in peer else None,
+        "client_cert_chain": [],
+        "client_cert_name": None,
         "client_cert_error": None,
-        "tls_version": _VERSIONS.get(ssl_object.version() or ""),
-        "cipher_suite": _cipher_number(cipher[0], ssl_object.context) if cipher else None,
+        "tls_version": None,
+        "cipher_suite": None,
     }
+    try:
+        extension["tls_version"] = _VERSIONS.get(ssl_object.version() or "")
+        cipher = ssl_object.cipher()
+        extension["cipher_suite"] = _cipher_number(cipher[0], ssl_object.context) if cipher else None
+        peer = ssl_object.getpeercert()
+        if peer and "subject" in peer:
+            extension["client_cert_name"] = rfc4514_name(peer["subject"])
+        extension["client_cert_chain"] = _client_chain(ssl_object)
+    except (AttributeError, TypeError, ValueError, ssl.SSLError):
+        # Not an ssl.SSLObject (a stand-in transport of a test): what could be read stays.
+        pass
     try:
         _by_ssl_object[ssl_object] = extension
     except TypeError:  # an SSL object without weak references: computed again by the next protocol
