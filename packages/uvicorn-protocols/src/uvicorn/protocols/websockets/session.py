@@ -80,7 +80,7 @@ class WebSocketSession:
 
         self.flow = SessionFlow(carrier, lambda: self.messages.full)
         self.messages = MessageQueue(config.ws_max_queue, self.flow.update)
-        self.messages.put({"type": "websocket.connect"})
+        self.messages.put_connect()
         self.keepalive = Keepalive(
             loop, config.ws_ping_interval, config.ws_ping_timeout, self._send_ping, self._keepalive_timed_out
         )
