@@ -28,9 +28,8 @@ from uvicorn.protocols.http.request_head import (
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
-from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http1_extensions
+from uvicorn.protocols.http.scope_extensions import http1_extensions
 from uvicorn.protocols.http.upgrade import UpgradeRequest, hand_over
-from uvicorn.protocols.tls_info import tls_extension
 from uvicorn.protocols.utils import (
     get_local_addr,
     get_remote_addr,
@@ -140,7 +139,6 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.scheme = "http"
         self._scope_template: dict[str, Any] = {}
-        self._extensions: ScopeExtensions = None  # type: ignore[assignment]
         self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
 
         # The cycle whose response is being produced, the one receiving body bytes
@@ -182,8 +180,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
         self.scheme = "https" if is_ssl(self.transport) else "http"
-        tls = tls_extension(self.transport, self.config.ssl_certfile) if self.scheme == "https" else None
-        self._extensions = http1_extensions(tls)
+        self._extensions = http1_extensions(self.transport, self.config.ssl_certfile)
         self._scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},

@@ -66,8 +66,9 @@ class HTTP11Writer:
         self._with_body = True
         self._framing: BodyFraming | None = None  # once the head is written, if the body needs it
         self._writes: StreamedWrites | None = None  # for a body sent in several messages
-        # A chunked body whose last chunk waits for the app's trailers; None: trailers are dropped.
+        # The response is chunked and its last chunk waits for the app's trailers.
         self._trailers_follow = False
+        # The trailer fields gathered for a client that sent "TE: trailers"; None: they are dropped.
         self._trailer_fields: list[tuple[bytes, bytes]] | None = None
         self._file_sender: FileSender | None = None  # made at the first file body
 

@@ -16,7 +16,13 @@ other entries are shared, empty dicts: treat them as read-only.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.protocols.tls_info import tls_extension
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "EARLY_HINT",
@@ -62,11 +68,15 @@ class ScopeExtensions:
         return self._tls
 
 
-def http1_extensions(tls: dict[str, Any] | None) -> ScopeExtensions:
-    """For an HTTP/1.x connection (``tls``: its ``tls`` extension, None without TLS)."""
-    return ScopeExtensions("1.1", _ALL, _FILES, tls)
+def http1_extensions(
+    transport: asyncio.BaseTransport, certfile: str | os.PathLike[str] | None
+) -> ScopeExtensions:
+    """For an HTTP/1.x connection (``certfile``: the ``ssl_certfile`` setting, for ``tls``)."""
+    return ScopeExtensions("1.1", _ALL, _FILES, tls_extension(transport, certfile))
 
 
-def http2_extensions(tls: dict[str, Any] | None) -> ScopeExtensions:
+def http2_extensions(
+    transport: asyncio.BaseTransport | None, certfile: str | os.PathLike[str] | None
+) -> ScopeExtensions:
     """For an HTTP/2 connection: every stream gets all of them."""
-    return ScopeExtensions("2", _ALL, _ALL, tls)
+    return ScopeExtensions("2", _ALL, _ALL, None if transport is None else tls_extension(transport, certfile))

@@ -34,7 +34,6 @@ from uvicorn.protocols.http2.limits import HTTP2Limits
 from uvicorn.protocols.http2.request import read_request, refusal
 from uvicorn.protocols.http2.stream import HTTP2Stream
 from uvicorn.protocols.http2.websocket import WebSocketStream, accepts_websockets, open_websocket
-from uvicorn.protocols.tls_info import tls_extension
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.websockets: dict[int, WebSocketStream] = {}  # open WebSocket streams (RFC 8441)
         self.waiting: set[HTTP2Stream] = set()  # streams whose send() waits for window or transport
         self.scope_template: dict[str, Any] = {}  # the scope fields every stream shares
-        self.extensions: ScopeExtensions = http2_extensions(None)  # with the connection's tls, once known
+        self.extensions: ScopeExtensions = http2_extensions(None, None)  # until the connection is made
         self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
         self._last_stream_id = 0
         self._opened = 0  # streams accepted on this connection
@@ -111,14 +110,12 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.transport = cast("asyncio.Transport", transport)
         self.flow = FlowControl(self.transport)
         self.client = get_remote_addr(self.transport)
-        tls = is_ssl(self.transport)
-        if tls:
-            self.extensions = http2_extensions(tls_extension(self.transport, self.config.ssl_certfile))
+        self.extensions = http2_extensions(self.transport, self.config.ssl_certfile)
         self.scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
             "http_version": "2",
-            "scheme": "https" if tls else "http",
+            "scheme": "https" if is_ssl(self.transport) else "http",
             "server": get_local_addr(self.transport),
             "client": self.client,
             "root_path": self.root_path,
