@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
     from uvicorn.protocols.http.access_log import ConnectionAccessLog
+    from uvicorn.protocols.http.exchange import Exchange, ExchangeWatch
 
 __all__ = ["CycleOwner", "RequestResponseCycle", "ResponseWriter", "WriteFlow"]
 
@@ -91,6 +92,7 @@ class CycleOwner(Protocol):
     tasks: set[asyncio.Task[None]]
     access_log: bool
     access_lines: ConnectionAccessLog
+    exchanges: ExchangeWatch | None  # metrics and access lines beyond upstream's (exchange.py)
 
     def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app took the buffered body and waits for more."""
@@ -111,6 +113,7 @@ class RequestResponseCycle:
         "body_sent",
         "conn",
         "disconnected",
+        "exchange",
         "flow",
         "keep_alive",
         "more_body",
@@ -151,6 +154,9 @@ class RequestResponseCycle:
         self._body_done = False
         self._client_done = False
         self._event: asyncio.Event | None = None
+        # Metrics and access lines beyond upstream's (exchange.py): None unless the server asks.
+        watch = conn.exchanges
+        self.exchange: Exchange | None = None if watch is None else watch.begin(scope)
 
     # ------------------------------------------------------------ fed by the connection
 
@@ -158,6 +164,8 @@ class RequestResponseCycle:
         """Buffer request body bytes for the app; True once the buffer is past the high-water mark."""
         self._chunks.append(chunk)
         self._buffered += len(chunk)
+        if self.exchange is not None:
+            self.exchange.received += len(chunk)
         self._wake()
         return self._buffered > HIGH_WATER_LIMIT
 
@@ -224,6 +232,8 @@ class RequestResponseCycle:
                 logger.error("ASGI callable returned without completing response.")
                 self.writer.abort()
         finally:
+            if self.exchange is not None and not self.response_complete:
+                self.exchange.finish()  # abandoned: the app failed or the client left
             self.conn.tasks.discard(self.task)
 
     async def send_500_response(self) -> None:
@@ -304,7 +314,10 @@ class RequestResponseCycle:
                 raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
         else:
             more_body = message.get("more_body", False)
-            self.writer.body(self, message.get("body", b""), more_body)  # type: ignore[arg-type]
+            body = message.get("body", b"")
+            if self.exchange is not None:
+                self.exchange.sent += len(body)  # type: ignore[arg-type]
+            self.writer.body(self, body, more_body)  # type: ignore[arg-type]
             if not more_body:
                 if self.trailers_expected:
                     self.body_sent = True
@@ -316,6 +329,8 @@ class RequestResponseCycle:
         self.trailers_expected = self.writer.accepts_trailers and bool(message.get("trailers", False))
         self.writer.start(self, message["status"], message.get("headers", ()))
         self.response_started = True
+        if self.exchange is not None:
+            self.exchange.response_headers = message.get("headers", ())
         # Once a response starts, "100 Continue" would land inside it (an app may still
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
@@ -345,5 +360,7 @@ class RequestResponseCycle:
 
     def _complete(self) -> None:
         self.response_complete = True
+        if self.exchange is not None:
+            self.exchange.finish()
         self._wake()
         self.conn.response_done(self)

@@ -110,6 +110,8 @@ class HTTP11Writer:
             conn = self._conn
             if conn.access_log:
                 conn.access_lines.log(scope, head.status)
+            if cycle.exchange is not None:
+                cycle.exchange.head_sent(head.status)
             if self._with_body:
                 if not more_body and not head.chunked and head.content_length == len(body):
                     framed = body  # the whole body in one message, as announced: nothing to frame
