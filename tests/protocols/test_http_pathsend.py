@@ -9,6 +9,7 @@ and the server never keeps a file it opened.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from tests.protocols.raw_http import RawClient, request
+from tests.protocols.test_http_access_format import Records, records  # noqa: F401  (a fixture)
 from tests.serving import RunningServer, serve, serve_in_thread
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 
@@ -398,3 +400,11 @@ def test_shutdown_ends_a_send_stalled_on_a_client_that_does_not_read(loop: str, 
     assert received < BIG
     assert not app.returned.is_set()
     assert open_descriptors(big_file) == 0
+
+
+async def test_the_access_line_counts_the_files_bytes(small_file: Path, records: Records) -> None:  # noqa: F811
+    options = {"lifespan": "off", "log_config": None, "access_log_format": "%(s)s %(B)s"}
+    async with serve(pathsend_app(small_file), **options) as running, httpx.AsyncClient() as client:
+        await client.get(running.url + "/")
+        await asyncio.wait_for(records.arrived.wait(), WAIT)
+    assert records.lines == [f"200 {small_file.stat().st_size}"]

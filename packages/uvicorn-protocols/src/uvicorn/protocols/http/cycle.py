@@ -341,6 +341,8 @@ class RequestResponseCycle:
         more_body = message["type"] == "http.response.zerocopysend" and bool(message.get("more_body", False))
         try:
             part = file_part(message)
+            if self.exchange is not None:
+                self.exchange.sent += part.count
             await self.writer.send_file(self, part, more_body)
         except BaseException:
             # A file that cannot be sent, found before the head went out: the response

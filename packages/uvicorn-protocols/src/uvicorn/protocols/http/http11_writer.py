@@ -175,6 +175,8 @@ class HTTP11Writer:
             conn = self._conn
             if conn.access_log:
                 conn.access_lines.log(cycle.scope, head.status)
+            if cycle.exchange is not None:
+                cycle.exchange.head_sent(head.status)
         if self._writes is not None:
             self._writes.flush()  # what the app streamed before goes first
         if framing is not None:
