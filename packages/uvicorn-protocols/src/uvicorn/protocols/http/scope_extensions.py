@@ -7,11 +7,12 @@
 | ``http.response.early_hint`` | yes | no (a 1.0 client cannot take a 1xx) | yes |
 | ``tls`` | over TLS | over TLS | over TLS |
 
-The dicts are built once per connection. Each request gets its own shallow copy
-(and its own copy of the ``tls`` dict): an app or middleware that adds to or
-changes its scope's extensions changes nothing for the next request on the
-connection, which behind a proxy may come from someone else. The values of the
-other entries are shared, empty dicts: treat them as read-only.
+The dicts are built once per connection. Each request gets its own shallow copy,
+and its own copy of the ``tls`` dict and of its certificate list: an app or
+middleware that adds to or changes its scope's extensions changes nothing for
+the next request on the connection, which behind a proxy may come from someone
+else. The values of the other entries are shared, empty dicts: treat them as
+read-only.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ class ScopeExtensions:
 
     def for_request(self, http_version: str) -> dict[str, Any]:
         extensions = (self._current if http_version == self._version else self._other).copy()
-        if self._tls is not None:
-            extensions["tls"] = self._tls.copy()
+        tls = self._tls
+        if tls is not None:
+            extensions["tls"] = {**tls, "client_cert_chain": list(tls["client_cert_chain"])}
         return extensions
 
     @property
