@@ -77,7 +77,10 @@ class HttpToolsProtocol(HTTPConnection):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._headers
-        headers.append((name.lower(), value))
+        # llhttp drops the whitespace before a value but keeps what trails it, which is not part
+        # of the value either (RFC 9110 5.5), as h11 reads it. rstrip returns the value itself
+        # when there is nothing to strip, so the common case costs no copy.
+        headers.append((name.lower(), value.rstrip(b" \t")))
         if len(headers) > self.limit_request_fields:
             self.reject(
                 431, "Request header fields too large.", "more than limit_request_fields header fields"
