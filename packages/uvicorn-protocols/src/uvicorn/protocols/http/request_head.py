@@ -19,6 +19,7 @@ __all__ = [
     "check_version",
     "decode_path",
     "inspect_headers",
+    "refusal_detail",
     "split_target",
 ]
 
@@ -37,12 +38,25 @@ _SERVER_HEADERS = {
 
 
 class HeadProblem(Exception):
-    """A request head we refuse: ``status`` and a one-line ``message`` for the client."""
+    """A request head we refuse: ``status``, a one-line ``message`` for the client, and for the log
+    a ``reason`` when the message does not say enough (the offending value, say)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
+
+
+def refusal_detail(status: int, message: str, reason: str | None) -> str:
+    """What the log says after upstream's words ``Invalid HTTP request received.``: our answer and why.
+
+    Upstream logs only those words; people grep for them, so they come first and
+    unchanged, and the rest says what was answered and why, without repeating them.
+    """
+    if not reason:
+        reason = message.removeprefix(INVALID_REQUEST[:-1]).lstrip(".: ")
+    return f"Answered {status}: {reason}" if reason else f"Answered {status}."
 
 
 class RequestFacts:
