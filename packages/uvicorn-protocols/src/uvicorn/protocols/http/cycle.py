@@ -130,7 +130,7 @@ class RequestResponseCycle:
             if self._writes is not None:
                 self._writes.flush()  # what the app sent before it failed goes out first
             logger.error("Exception in ASGI application\n", exc_info=exc)
-            if not self.response_started:
+            if self.nothing_written:
                 await self.send_500_response()
             else:
                 self.transport.close()
@@ -149,15 +149,32 @@ class RequestResponseCycle:
                 await self.send_500_response()
             else:
                 logger.error("ASGI callable returned without completing response.")
-                self.transport.close()
+                if self.nothing_written:
+                    await self.send_500_response()
+                else:
+                    self.transport.close()
         finally:
             self.conn.tasks.discard(self.task)
 
+    @property
+    def nothing_written(self) -> bool:
+        """True while no byte of the response has gone out: a failure can still be answered with a 500.
+
+        The head waits for the first body message, so an app that fails after
+        ``http.response.start`` but before its body, or whose first body does not fit
+        its head, has written nothing yet.
+        """
+        return self._head is not None or not self.response_started
+
     async def send_500_response(self) -> None:
-        """Answer 500 and close the connection."""
+        """Answer 500 and close the connection, in place of any response not written yet."""
         if self.disconnected or self.transport.is_closing():
             return
         self.keep_alive = False
+        # Forget what the app started: its head was never written.
+        self._head = None
+        self.response_started = False
+        self._with_body = self.scope["method"] != "HEAD"
         start, body = error_messages(500, "Internal Server Error")
         await self.send(start)
         await self.send(body)
@@ -230,46 +247,54 @@ class RequestResponseCycle:
     def _send_body(self, body: bytes, more_body: bool) -> None:
         head = self._head
         if head is not None:
-            self._head = None
-            scope = self.scope
-            data = head.finish(
-                self._with_body,
-                None if more_body else body,
-                scope["http_version"] == "1.1",
-                scope["method"] == "HEAD",
-            )
-            self.keep_alive = head.keep_alive
-            if self.conn.access_log:
-                self.conn.access_lines.log(scope, head.status)
-            if self._with_body:
-                if not more_body and not head.chunked and head.content_length == len(body):
-                    framed = body  # the whole body in one message, as announced: nothing to frame
-                else:
-                    self._framing = BodyFraming(head)
-                    framed = self._framing.frame(body, more_body)
-                if more_body:  # a streamed body: its pieces leave together (streamed_writes.py)
-                    writes = self._writes = StreamedWrites(self.transport, self.conn.loop)
-                    writes.write(data)
-                    if framed:
-                        writes.write(framed)
-                    data = b""
-                elif len(framed) < _COPY_LIMIT:
-                    data += framed
-                else:
-                    self.transport.write(data)
-                    data = framed
-            if data:
-                self.transport.write(data)
+            self._send_head(head, body, more_body)
         elif self._with_body:
             framed = self._framing.frame(body, more_body)  # type: ignore[union-attr]
             if framed:
                 self._writes.write(framed)  # type: ignore[union-attr]  # made with the first piece
+            if not more_body:
+                self._writes.flush()  # type: ignore[union-attr]
+                self._framing.check_complete()  # type: ignore[union-attr]
         if not more_body:
-            if self._writes is not None:
-                self._writes.flush()
-            if self._framing is not None:
-                self._framing.check_complete()
             self._complete()
+
+    def _send_head(self, head: ResponseHead, body: bytes, more_body: bool) -> None:
+        """Write the head with the first body message, once that body is known to fit the head."""
+        scope = self.scope
+        data = head.finish(
+            self._with_body,
+            None if more_body else body,
+            scope["http_version"] == "1.1",
+            scope["method"] == "HEAD",
+        )
+        framed = b""
+        if self._with_body:
+            if not more_body and not head.chunked and head.content_length == len(body):
+                framed = body  # the whole body in one message, as announced: nothing to frame
+            else:
+                framing = BodyFraming(head)
+                framed = framing.frame(body, more_body)  # raises if longer than its content-length
+                if not more_body:
+                    framing.check_complete()  # raises if shorter
+                self._framing = framing
+        # Nothing was written above: a body that does not fit its head still leaves room for a 500.
+        self._head = None
+        self.keep_alive = head.keep_alive
+        if self.conn.access_log:
+            self.conn.access_lines.log(scope, head.status)  # one line per response, as its head goes out
+        if more_body:
+            if self._with_body:  # a streamed body: its pieces leave together (streamed_writes.py)
+                writes = self._writes = StreamedWrites(self.transport, self.conn.loop)
+                writes.write(data)
+                if framed:
+                    writes.write(framed)
+                return
+        elif len(framed) < _COPY_LIMIT:
+            data += framed
+        else:
+            self.transport.write(data)
+            data = framed
+        self.transport.write(data)
 
     def _complete(self) -> None:
         self.response_complete = True
