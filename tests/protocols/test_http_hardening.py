@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 
+import httpx
 import pytest
 
 from tests.protocols.apps import Recorder, StreamingReader
@@ -151,6 +152,85 @@ async def test_http_1_0_needs_no_host(http: str) -> None:
         await client.send(b"GET /old HTTP/1.0\r\n\r\n")
         assert (await client.read_response()).status == 200
     assert app.scope["path"] == "/old"
+
+
+INVALID_HOSTS = {
+    "space-and-path": b"exa mple/x",
+    "space": b"exa mple",
+    "path": b"example.org/x",
+    "query": b"example.org?x",
+    "userinfo": b"user@example.org",
+    "letters-in-port": b"example.org:80a",
+    "two-ports": b"example.org:80:80",
+    "negative-port": b"example.org:-1",
+    "unclosed-ipv6": b"[::1",
+    "bare-ipv6": b"::1",
+    "not-ipv6": b"[not-an-address]",
+    "bad-ipv6": b"[::1::2]",
+    "after-ipv6": b"[::1]x",
+    "bad-percent": b"%zz.example",
+    "quote": b'ex"ample.org',
+    "non-ascii": b"caf\xc3\xa9.example",
+    "control": b"exa\x01mple",
+}
+
+
+@pytest.mark.parametrize("host", list(INVALID_HOSTS.values()), ids=list(INVALID_HOSTS))
+async def test_invalid_host_gets_400(http: str, host: bytes) -> None:
+    """RFC 9112 3.2: a Host header field with an invalid field value gets 400."""
+    await assert_refused(http, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", 400)
+
+
+async def test_invalid_host_gets_400_on_http_1_0_too(http: str) -> None:
+    await assert_refused(http, b"GET / HTTP/1.0\r\nHost: exa mple/x\r\n\r\n", 400)
+
+
+async def test_invalid_host_from_httpx_gets_400(http: str) -> None:
+    async with recorded(http) as (running, app), httpx.AsyncClient() as client:
+        response = await client.get(running.url, headers={"Host": "exa mple/x"})
+    assert response.status_code == 400
+    assert response.text == "Invalid HTTP request received: invalid Host header."
+    assert app.scopes == []
+
+
+VALID_HOSTS = [
+    b"example.org",
+    b"example.org:8000",
+    b"EXAMPLE.org",
+    b"under_score.local",
+    b"xn--caf-dma.example",
+    b"127.0.0.1",
+    b"127.0.0.1:80",
+    b"[::1]",
+    b"[::1]:8000",
+    b"[::ffff:192.0.2.1]",
+    b"[fe80::1%25eth0]:80",
+    b"[v1.future]",
+    b"example.org:",
+    b"%65xample.org",
+    b"",
+]
+
+
+@pytest.mark.parametrize("host", VALID_HOSTS, ids=[host.decode() or "empty" for host in VALID_HOSTS])
+@pytest.mark.parametrize("version", ["1.1", "1.0"])
+async def test_valid_host_forms_are_served(http: str, host: bytes, version: str) -> None:
+    """Names, IPv4, [IPv6] (with a zone, or IPvFuture), any port, and the empty Host (RFC 9112 3.2)."""
+    data = b"GET / HTTP/%b\r\nHost: %b\r\n\r\n" % (version.encode(), host)
+    async with recorded(http) as (running, app), RawClient.connect(running) as client:
+        await client.send(data)
+        assert (await client.read_response()).status == 200
+    assert (b"host", host) in app.scope["headers"]
+
+
+async def test_a_valid_host_seen_before_does_not_let_an_invalid_one_through(http: str) -> None:
+    """Valid Host values are remembered; that memory must never excuse another value."""
+    async with recorded(http) as (running, app):
+        for host, status in [(b"example.org", 200), (b"example.org/x", 400), (b"example.org", 200)]:
+            async with RawClient.connect(running) as client:
+                await client.send(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+                assert (await client.read_response()).status == status
+    assert len(app.scopes) == 2
 
 
 # ---------------------------------------------------------------- framing (request smuggling)

@@ -7,6 +7,8 @@ collects everything the server itself needs from them.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import urllib.parse
 
 from uvicorn.protocols.http.rules import comma_list
@@ -15,6 +17,7 @@ __all__ = [
     "INVALID_REQUEST",
     "HeadProblem",
     "RequestFacts",
+    "check_host",
     "check_limits",
     "check_version",
     "decode_path",
@@ -35,6 +38,21 @@ _SERVER_HEADERS = {
     b"expect": _EXPECT,
     b"upgrade": _UPGRADE,
 }
+
+
+# RFC 9110 7.2: Host = uri-host [ ":" port ], with RFC 3986 3.2.2's uri-host: an IP-literal
+# ("[" IPv6address, with an RFC 6874 zone, or IPvFuture "]"), or a reg-name (of which an
+# IPv4address is one), possibly empty; port = *DIGIT. No userinfo, path, space or control.
+_REG_NAME_CHARACTER = rb"A-Za-z0-9\-._~!$&'()*+,;="
+_HOST_SYNTAX = re.compile(
+    rb"(?:\[(?:(?P<ipv6>[0-9A-Fa-f:.]+)(?:%25(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+)?"
+    rb"|[vV][0-9A-Fa-f]+\.[" + _REG_NAME_CHARACTER + rb":]+)\]"
+    rb"|(?:[" + _REG_NAME_CHARACTER + rb"]|%[0-9A-Fa-f]{2})*)"
+    rb"(?::[0-9]*)?"
+)
+# Host values already found valid: a server sees the same few names on every request.
+_valid_hosts: set[bytes] = set()
+_HOST_CACHE_LIMIT = 1024
 
 
 class HeadProblem(Exception):
@@ -103,6 +121,22 @@ def check_limits(
         raise HeadProblem(431, "Request header fields too large.")
 
 
+def check_host(value: bytes) -> None:
+    """RFC 9112 3.2: a Host header whose value is not ``uri-host [":" port]`` gets 400."""
+    match = _HOST_SYNTAX.fullmatch(value)
+    if match is not None and match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"].decode("ascii"))
+        except ValueError:
+            match = None
+    if match is None:
+        raise HeadProblem(
+            400, "Invalid HTTP request received: invalid Host header.", f"invalid Host header {value!r}"
+        )
+    if len(_valid_hosts) < _HOST_CACHE_LIMIT:
+        _valid_hosts.add(value)
+
+
 def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> RequestFacts:
     """One pass over the request headers: framing sanity, Host rules, connection options."""
     facts = RequestFacts()
@@ -115,6 +149,8 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
             continue
         if kind == _HOST:
             hosts += 1
+            if value not in _valid_hosts:
+                check_host(value)
         elif kind == _CONTENT_LENGTH:
             content_length = True
         elif kind == _TRANSFER_ENCODING:
