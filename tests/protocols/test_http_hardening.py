@@ -115,6 +115,80 @@ async def test_400_body_says_what_upstream_says(http: str) -> None:
     assert response.body == b"Invalid HTTP request received."
 
 
+INCOMPLETE_HEADS_THAT_CANNOT_BE_VALID = {
+    "http-0.9": [b"GET /\r\n"],
+    "http-0.9-bare-lf": [b"GET /\n"],
+    "http-0.9-then-a-header": [b"GET /\r\nHost: x\r\n"],
+    "http-0.9-line-in-pieces": [b"GET /", b"\r\n"],
+    "extra-part": [b"GET / HTTP/1.1 extra\r\nHost: x\r\n"],
+    "lowercase-version": [b"GET / http/1.1\r\n"],
+}
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    list(INCOMPLETE_HEADS_THAT_CANNOT_BE_VALID.values()),
+    ids=list(INCOMPLETE_HEADS_THAT_CANNOT_BE_VALID),
+)
+async def test_request_line_that_cannot_start_a_request_gets_400_at_once(
+    http: str, pieces: list[bytes]
+) -> None:
+    """No waiting for the rest of the head (here for an hour): an HTTP/0.9 client sends no more."""
+    async with (
+        recorded(http, timeout_request_head=3600) as (running, app),
+        RawClient.connect(running) as client,
+    ):
+        for piece in pieces:
+            await client.send(piece)
+        response = await client.read_response()  # bounded by READ_LIMIT_SECONDS, far below the timeout
+        assert response.status_line == status_line(400)
+        assert response.header(b"connection") == b"close"
+        assert await client.closed()
+    assert app.scopes == []
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["pipelined", "kept-alive"])
+async def test_http_0_9_line_after_a_valid_request_gets_400_at_once(http: str, pipelined: bool) -> None:
+    """The version the parser read for the request before must not stand for this line's."""
+    async with (
+        recorded(http, timeout_request_head=3600) as (running, app),
+        RawClient.connect(running) as client,
+    ):
+        if pipelined:
+            await client.send(SIMPLE_GET + b"GET /\r\n")
+            assert (await client.read_response()).status == 200
+        else:
+            await client.send(SIMPLE_GET)
+            assert (await client.read_response()).status == 200
+            await client.send(b"GET /\r\n")
+        assert (await client.read_response()).status == 400
+        assert await client.closed()
+    assert len(app.scopes) == 1
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"GET / HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"],
+        [b"GET / HT", b"TP/1.1\r", b"\nHost: x\r\n\r\n"],
+        [b"GET / HTTP/1.0\r\n", b"\r\n"],
+        [b"GET /", b" HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ],
+    ids=[
+        "line-then-header-then-end",
+        "split-inside-the-line",
+        "http-1.0-line-then-end",
+        "split-after-target",
+    ],
+)
+async def test_valid_heads_arriving_in_pieces_are_served(http: str, pieces: list[bytes]) -> None:
+    async with recorded(http) as (running, app), RawClient.connect(running) as client:
+        for piece in pieces:
+            await client.send(piece)
+        assert (await client.read_response()).status == 200
+    assert app.scope["path"] == "/"
+
+
 # ---------------------------------------------------------------- HTTP/2 and later
 
 

@@ -14,7 +14,7 @@ import h11
 
 from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.cycle import RequestResponseCycle
-from uvicorn.protocols.http.request_head import INVALID_REQUEST
+from uvicorn.protocols.http.request_head import INVALID_REQUEST, request_line_problem
 from uvicorn.protocols.http.rules import CONTROL_CHARACTER
 
 __all__ = ["H11Protocol", "RequestResponseCycle"]
@@ -25,6 +25,10 @@ _ERROR_MESSAGES = {
     431: "Request header fields too large.",
     501: "Unsupported Transfer-Encoding: only chunked is implemented.",
 }
+
+
+# How far the request line of the current message got.
+_LINE_ARRIVING, _LINE_COMPLETE, _LINE_CHECKED = 0, 1, 2
 
 
 def _header_list(headers: Any) -> list[tuple[bytes, bytes]]:
@@ -40,7 +44,7 @@ def _header_list(headers: Any) -> list[tuple[bytes, bytes]]:
 class H11Protocol(HTTPConnection):
     """HTTP/1.1 with the pure-Python h11 parser."""
 
-    __slots__ = ("_line_done", "_max_incomplete", "_message_bytes", "conn")
+    __slots__ = ("_line_state", "_max_incomplete", "_message_bytes", "conn")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # The parser state belongs to the connection; made with it rather than in __init__
@@ -54,14 +58,14 @@ class H11Protocol(HTTPConnection):
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_incomplete)
         # How far the current message got, for the request-line and head limits.
         self._message_bytes = 0
-        self._line_done = False
+        self._line_state = _LINE_ARRIVING
         if unread:
             self._receive(unread)
 
     def _receive(self, data: bytes) -> None:
         self._message_bytes += len(data)
-        if not self._line_done and b"\n" in data:
-            self._line_done = True
+        if not self._line_state and b"\n" in data:
+            self._line_state = _LINE_COMPLETE
         self.conn.receive_data(data)
 
     def _mid_head(self) -> bool:
@@ -103,8 +107,21 @@ class H11Protocol(HTTPConnection):
                 if not unread:
                     return  # nothing more to parse (asking the new connection costs a call)
             elif event is h11.NEED_DATA:
-                if self._mid_head() and not self._line_done and self._message_bytes > self.limit_request_line:
-                    self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+                if self._mid_head():
+                    self._check_partial_head()
                 return
             else:  # PAUSED or ConnectionClosed: nothing more to read as HTTP
                 return
+
+    def _check_partial_head(self) -> None:
+        """A head that h11 holds, incomplete: refuse it now if it can never become valid."""
+        if not self._line_state:
+            if self._message_bytes > self.limit_request_line:
+                self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+        elif self._line_state == _LINE_COMPLETE:
+            # h11 reads nothing until the whole head is in; its first line is looked at
+            # once, as it ends (an HTTP/0.9 client sends no more lines: it would wait).
+            self._line_state = _LINE_CHECKED
+            problem = request_line_problem(self.conn.trailing_data[0])
+            if problem is not None:
+                self.reject(400, INVALID_REQUEST, problem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httptools
 
@@ -13,6 +14,9 @@ from uvicorn.protocols.http.request_head import INVALID_REQUEST
 __all__ = ["HttpToolsProtocol", "RequestResponseCycle"]
 
 _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n"
+# A request line that has ended with its version (what llhttp does not say until later).
+_VERSION_ENDS_LINE = re.compile(rb"HTTP/[0-9]\.[0-9]\r?\n\Z")
+_LINE_TAIL = 16
 
 
 class _StopParsing(Exception):
@@ -25,7 +29,7 @@ class _StopParsing(Exception):
 class HttpToolsProtocol(HTTPConnection):
     """HTTP/1.1 with the llhttp parser from httptools."""
 
-    __slots__ = ("_headers", "_in_head", "_url", "parser")
+    __slots__ = ("_headers", "_in_head", "_line_tail", "_url", "parser")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Made with the connection, so the constructor stays the one every protocol shares.
@@ -33,6 +37,7 @@ class HttpToolsProtocol(HTTPConnection):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False
+        self._line_tail = b""  # the last bytes of a head still arriving (_check_partial_head)
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
@@ -57,6 +62,25 @@ class HttpToolsProtocol(HTTPConnection):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 preface")
             else:
                 self.reject(400, INVALID_REQUEST, str(exc))
+        else:
+            if self._in_head and self._url:
+                self._check_partial_head(data)
+
+    def _check_partial_head(self, data: bytes) -> None:
+        """A head still arriving, its target read: refuse an HTTP/0.9 request line now.
+
+        llhttp takes a line without a version for HTTP/0.9 and waits for headers that
+        such a client never sends. It says "0.9" once a byte follows the line; until
+        then its version is the previous request's (or "0.0"), so a line that ends
+        the bytes read so far is looked at: the last few bytes are kept for that, in
+        case the line ended in a read of its own.
+        """
+        recent = self._line_tail + data if len(data) < _LINE_TAIL else data
+        self._line_tail = recent[-_LINE_TAIL:]
+        if self.parser.get_http_version() == "0.9" or (
+            not self._headers and recent.endswith(b"\n") and _VERSION_ENDS_LINE.search(recent) is None
+        ):
+            self.reject(400, INVALID_REQUEST, "HTTP/0.9 request line (no HTTP version)")
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)

@@ -11,7 +11,7 @@ import ipaddress
 import re
 import urllib.parse
 
-from uvicorn.protocols.http.rules import comma_list
+from uvicorn.protocols.http.rules import TOKEN, comma_list
 
 __all__ = [
     "INVALID_REQUEST",
@@ -23,6 +23,7 @@ __all__ = [
     "decode_path",
     "inspect_headers",
     "refusal_detail",
+    "request_line_problem",
     "split_target",
 ]
 
@@ -50,6 +51,9 @@ _HOST_SYNTAX = re.compile(
     rb"|(?:[" + _REG_NAME_CHARACTER + rb"]|%[0-9A-Fa-f]{2})*)"
     rb"(?::[0-9]*)?"
 )
+# RFC 9112 3: request-line = method SP request-target SP HTTP-version (a target of visible
+# characters, as h11 reads it; a line may end in a bare LF).
+_REQUEST_LINE = re.compile(TOKEN.pattern + rb" [\x21-\x7e]+ HTTP/[0-9]\.[0-9]\r?")
 # Host values already found valid: a server sees the same few names on every request.
 _valid_hosts: set[bytes] = set()
 _HOST_CACHE_LIMIT = 1024
@@ -119,6 +123,21 @@ def check_limits(
         head_size += len(name) + len(value) + 4
     if head_size > size_limit:
         raise HeadProblem(431, "Request header fields too large.")
+
+
+def request_line_problem(head: bytes) -> str | None:
+    """Why the first line of ``head`` (a head still arriving) cannot start a request, or None.
+
+    Lets a line that can never become a valid head be refused as soon as it ends
+    rather than when the head timeout strikes: an HTTP/0.9 request (``GET /``) has
+    no more lines to come.
+    """
+    line = head[: head.find(b"\n")]
+    if _REQUEST_LINE.fullmatch(line) is not None:
+        return None
+    if line.count(b" ") == 1 and b"HTTP/" not in line:
+        return "HTTP/0.9 request line (no HTTP version)"
+    return f"malformed request line {line!r}"
 
 
 def check_host(value: bytes) -> None:
