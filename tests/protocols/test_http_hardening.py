@@ -336,6 +336,47 @@ async def test_conflicting_content_lengths_get_400(http: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
+    [b"18446744073709551616", b"99999999999999999999", b"99999999999999999999999"],
+    ids=["2-to-the-64", "20-digits", "23-digits"],
+)
+async def test_overflowing_content_length_gets_400_at_once(http: str, value: bytes) -> None:
+    """Over 64 bits (llhttp's bound, which h11 alone would not apply): no body could ever complete it."""
+    await assert_refused(
+        http, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + value + b"\r\n\r\nabc", 400
+    )
+
+
+async def test_largest_content_length_is_read_as_a_body(http: str) -> None:
+    """2**64 - 1 fits: the body is read (here the client gives up and the app is told)."""
+    app = StreamingReader()
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n"
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(head + b"abc")
+        assert (await app.messages.get())["body"] == b"abc"
+        client.abort()
+        assert await app.messages.get() == {"type": "http.disconnect"}
+
+
+@pytest.mark.parametrize("data", [b"", b"some data"], ids=["size-alone", "size-and-data"])
+@pytest.mark.parametrize(
+    "size",
+    [b"10000000000000000", b"ffffffffffffffffffff", b"ffffffffffffffffffffffff"],
+    ids=["2-to-the-64", "20-digits", "24-digits"],
+)
+async def test_overflowing_chunk_size_gets_400_at_once(http: str, size: bytes, data: bytes) -> None:
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    async with (
+        serve(StreamingReader(), http=http, lifespan="off") as running,
+        RawClient.connect(running) as client,
+    ):
+        await client.send(head + size + b"\r\n" + data)
+        response = await client.read_response()  # bounded by READ_LIMIT_SECONDS: no wait for the chunk
+        assert response.status_line == status_line(400)
+        assert await client.closed()
+
+
+@pytest.mark.parametrize(
+    "value",
     [b"gzip", b"chunked, gzip", b"chunked, chunked"],
     ids=["no-chunked", "chunked-not-last", "chunked-twice"],
 )

@@ -14,7 +14,7 @@ import h11
 
 from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.cycle import RequestResponseCycle
-from uvicorn.protocols.http.request_head import INVALID_REQUEST, request_line_problem
+from uvicorn.protocols.http.request_head import INVALID_REQUEST, MAX_BODY_SIZE, request_line_problem
 from uvicorn.protocols.http.rules import CONTROL_CHARACTER
 
 __all__ = ["H11Protocol", "RequestResponseCycle"]
@@ -29,6 +29,16 @@ _ERROR_MESSAGES = {
 
 # How far the request line of the current message got.
 _LINE_ARRIVING, _LINE_COMPLETE, _LINE_CHECKED = 0, 1, 2
+
+
+def _chunk_left(conn: h11.Connection) -> int:
+    """The bytes h11 still expects of the chunk it is reading (0 when not reading one).
+
+    h11 reads chunk sizes of up to 20 hex digits and has no public view of them: its
+    chunked reader's counter is read where it exists, and counts as 0 where it does not.
+    """
+    left: int = getattr(getattr(conn, "_reader", None), "_bytes_in_chunk", 0)
+    return left
 
 
 def _header_list(headers: Any) -> list[tuple[bytes, bytes]]:
@@ -99,7 +109,11 @@ class H11Protocol(HTTPConnection):
                     self.handoff_upgrade(conn.trailing_data[0])
                     return
             elif event_type is h11.Data:
-                self.on_request_body(bytes(event.data))  # type: ignore[union-attr]
+                body = event.data  # type: ignore[union-attr]
+                if event.chunk_start and _chunk_left(conn) + len(body) > MAX_BODY_SIZE:  # type: ignore[union-attr]
+                    self._chunk_too_large()
+                    return
+                self.on_request_body(bytes(body))
             elif event_type is h11.EndOfMessage:
                 self.on_request_complete()
                 unread = conn.trailing_data[0]
@@ -109,9 +123,14 @@ class H11Protocol(HTTPConnection):
             elif event is h11.NEED_DATA:
                 if self._mid_head():
                     self._check_partial_head()
+                elif _chunk_left(conn) > MAX_BODY_SIZE:  # a chunk size read, none of its data yet
+                    self._chunk_too_large()
                 return
             else:  # PAUSED or ConnectionClosed: nothing more to read as HTTP
                 return
+
+    def _chunk_too_large(self) -> None:
+        self.reject(400, INVALID_REQUEST, "chunk size overflows 64 bits")
 
     def _check_partial_head(self) -> None:
         """A head that h11 holds, incomplete: refuse it now if it can never become valid."""

@@ -15,8 +15,10 @@ from uvicorn.protocols.http.rules import TOKEN, comma_list
 
 __all__ = [
     "INVALID_REQUEST",
+    "MAX_BODY_SIZE",
     "HeadProblem",
     "RequestFacts",
+    "check_content_length",
     "check_host",
     "check_limits",
     "check_version",
@@ -140,6 +142,21 @@ def request_line_problem(head: bytes) -> str | None:
     return f"malformed request line {line!r}"
 
 
+#: The largest body or chunk size either parser takes: llhttp's 64 bits (h11 alone would read
+#: 20 digits, and wait for a body no client could send). Larger gets 400 at once.
+MAX_BODY_SIZE = (1 << 64) - 1
+
+
+def check_content_length(value: bytes) -> None:
+    """A Content-Length of 20 digits or more (the parsers checked they are digits): not over 64 bits."""
+    if not value.isdigit() or int(value) > MAX_BODY_SIZE:
+        raise HeadProblem(
+            400,
+            "Invalid HTTP request received: Content-Length too large.",
+            f"Content-Length {value!r} overflows",
+        )
+
+
 def check_host(value: bytes) -> None:
     """RFC 9112 3.2: a Host header whose value is not ``uri-host [":" port]`` gets 400."""
     match = _HOST_SYNTAX.fullmatch(value)
@@ -172,6 +189,8 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
                 check_host(value)
         elif kind == _CONTENT_LENGTH:
             content_length = True
+            if len(value) > 19:
+                check_content_length(value)
         elif kind == _TRANSFER_ENCODING:
             transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
         elif kind == _CONNECTION:
