@@ -15,8 +15,11 @@ import httpx
 import pytest
 
 from tests.protocols.apps import Recorder, StreamingReader
-from tests.protocols.raw_http import SIMPLE_GET, RawClient, RawResponse, request
+from tests.protocols.raw_http import READ_LIMIT_SECONDS, SIMPLE_GET, RawClient, RawResponse, request
 from tests.serving import RunningServer, serve
+from uvicorn.protocols.http.connection import HTTPConnection
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
 @contextlib.asynccontextmanager
@@ -134,12 +137,14 @@ async def test_request_line_that_cannot_start_a_request_gets_400_at_once(
     http: str, pieces: list[bytes]
 ) -> None:
     """No waiting for the rest of the head (here for an hour): an HTTP/0.9 client sends no more."""
+    reads: asyncio.Queue[bytes] = asyncio.Queue()
+    app = Recorder()
+    protocol = protocol_telling_reads(http, reads)
     async with (
-        recorded(http, timeout_request_head=3600) as (running, app),
+        serve(app, http=protocol, lifespan="off", timeout_request_head=3600) as running,
         RawClient.connect(running) as client,
     ):
-        for piece in pieces:
-            await client.send(piece)
+        await send_in_reads(client, reads, pieces)
         response = await client.read_response()  # bounded by READ_LIMIT_SECONDS, far below the timeout
         assert response.status_line == status_line(400)
         assert response.header(b"connection") == b"close"
@@ -166,27 +171,60 @@ async def test_http_0_9_line_after_a_valid_request_gets_400_at_once(http: str, p
     assert len(app.scopes) == 1
 
 
+def protocol_telling_reads(http: str, reads: asyncio.Queue[bytes]) -> type[asyncio.Protocol]:
+    """The parser's protocol class, putting what it read into ``reads`` once it has handled it.
+
+    Lets a test send a head in pieces the server reads one at a time: the next piece
+    goes out once the server is done with the one before.
+    """
+    base: type[HTTPConnection] = H11Protocol if http == "h11" else HttpToolsProtocol
+
+    class TellingReads(base):  # type: ignore[misc,valid-type]
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            reads.put_nowait(data)
+
+    return TellingReads
+
+
+async def send_in_reads(client: RawClient, reads: asyncio.Queue[bytes], pieces: list[bytes]) -> None:
+    """Send each piece once the server is done reading the one before (protocol_telling_reads)."""
+    for piece in pieces:
+        await client.send(piece)
+        received = b""
+        while received != piece:
+            received += await asyncio.wait_for(reads.get(), READ_LIMIT_SECONDS)
+
+
 @pytest.mark.parametrize(
     "pieces",
     [
-        [b"GET / HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"],
+        [b"GET / HTTP/1.1\r\n", b"Host: x\r\n", b"X-Second: GET /\r\n", b"\r\n"],
         [b"GET / HT", b"TP/1.1\r", b"\nHost: x\r\n\r\n"],
         [b"GET / HTTP/1.0\r\n", b"\r\n"],
         [b"GET /", b" HTTP/1.1\r\nHost: x\r\n\r\n"],
+        [b"GET / HTTP/1.1\r\nHost: x\r\nX-Value: GET /\r\n", b"\r\n"],
+        [SIMPLE_GET + b"GET / HTTP/1.1\r\n", b"Host: x\r\n\r\n"],
     ],
     ids=[
-        "line-then-header-then-end",
+        "line-then-each-header",
         "split-inside-the-line",
         "http-1.0-line-then-end",
         "split-after-target",
+        "header-ending-like-a-request-line",
+        "second-request-line-ends-a-read",
     ],
 )
 async def test_valid_heads_arriving_in_pieces_are_served(http: str, pieces: list[bytes]) -> None:
-    async with recorded(http) as (running, app), RawClient.connect(running) as client:
-        for piece in pieces:
-            await client.send(piece)
-        assert (await client.read_response()).status == 200
-    assert app.scope["path"] == "/"
+    """Each piece is read on its own; none of the partial heads is taken for an HTTP/0.9 line."""
+    reads: asyncio.Queue[bytes] = asyncio.Queue()
+    app = Recorder()
+    protocol = protocol_telling_reads(http, reads)
+    async with serve(app, http=protocol, lifespan="off") as running, RawClient.connect(running) as client:
+        await send_in_reads(client, reads, pieces)
+        for _ in range(1 + pieces[0].count(b"\r\n\r\n")):
+            assert (await client.read_response()).status == 200
+    assert [scope["path"] for scope in app.scopes] == ["/"] * (1 + pieces[0].count(b"\r\n\r\n"))
 
 
 # ---------------------------------------------------------------- HTTP/2 and later

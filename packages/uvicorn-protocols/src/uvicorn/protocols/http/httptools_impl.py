@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import httptools
 
@@ -14,9 +13,15 @@ from uvicorn.protocols.http.request_head import INVALID_REQUEST
 __all__ = ["HttpToolsProtocol", "RequestResponseCycle"]
 
 _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n"
-# A request line that has ended with its version (what llhttp does not say until later).
-_VERSION_ENDS_LINE = re.compile(rb"HTTP/[0-9]\.[0-9]\r?\n\Z")
-_LINE_TAIL = 16
+
+
+def _ends_with_line(data: bytes, line: bytes) -> bool:
+    """True if ``data`` ends with ``line`` as a whole line (CR LF or a bare LF after it)."""
+    for end in (b"\r\n", b"\n"):
+        if data.endswith(line + end):
+            before = len(data) - len(line) - len(end)
+            return before == 0 or data[before - 1] == 0x0A
+    return False
 
 
 class _StopParsing(Exception):
@@ -71,15 +76,16 @@ class HttpToolsProtocol(HTTPConnection):
 
         llhttp takes a line without a version for HTTP/0.9 and waits for headers that
         such a client never sends. It says "0.9" once a byte follows the line; until
-        then its version is the previous request's (or "0.0"), so a line that ends
-        the bytes read so far is looked at: the last few bytes are kept for that, in
-        case the line ended in a read of its own.
+        then its version is the previous request's (or "0.0"). So the bytes read so
+        far are also looked at: ending with the line as method and target alone, they
+        are an HTTP/0.9 request. The last few are kept, as the line may end in a read
+        of its own.
         """
-        recent = self._line_tail + data if len(data) < _LINE_TAIL else data
-        self._line_tail = recent[-_LINE_TAIL:]
-        if self.parser.get_http_version() == "0.9" or (
-            not self._headers and recent.endswith(b"\n") and _VERSION_ENDS_LINE.search(recent) is None
-        ):
+        line = self.parser.get_method() + b" " + self._url
+        keep = len(line) + 3  # a line feed before the line, the line, CR LF after it
+        recent = self._line_tail + data if len(data) < keep else data
+        self._line_tail = recent[-keep:]
+        if self.parser.get_http_version() == "0.9" or _ends_with_line(recent, line):
             self.reject(400, INVALID_REQUEST, "HTTP/0.9 request line (no HTTP version)")
 
     def connection_lost(self, exc: Exception | None) -> None:
