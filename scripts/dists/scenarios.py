@@ -54,12 +54,14 @@ SCENARIOS = (
     Scenario(
         "protocols",
         "uvicorn-protocols alone with its extras: every module imports; protocols serve with plain settings",
-        ("uvicorn-protocols[httptools,websockets,wsproto]",),
+        ("uvicorn-protocols[httptools,websockets,wsproto,h2,zttp]",),
         (SMOKE / "protocols_alone.py",),
         extras=(
             ("uvicorn-protocols", "httptools"),
             ("uvicorn-protocols", "websockets"),
             ("uvicorn-protocols", "wsproto"),
+            ("uvicorn-protocols", "h2"),
+            ("uvicorn-protocols", "zttp"),
         ),
     ),
     Scenario(

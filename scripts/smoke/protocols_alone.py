@@ -54,6 +54,13 @@ class Settings:
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float | None = 20.0
     ws_per_message_deflate: bool = True
+    http1_protocol_class: Any = None
+    http2_protocol_class: Any = None  # HTTP/2 off
+    http2_engine: str = "auto"
+    http2_max_concurrent_streams: int = 100
+    http2_max_resets: int = 200
+    http2_max_control_frames: int = 500
+    http2_header_table_size: int = 4096
 
 
 @dataclass

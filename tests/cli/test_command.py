@@ -210,7 +210,7 @@ MISTAKES = [
     (
         ["pid_app:app", "--http", "fast"],
         2,
-        "Error: Invalid value for '--http': 'fast' is not one of 'auto', 'h11', 'httptools', "
+        "Error: Invalid value for '--http': 'fast' is not one of 'auto', 'h11', 'httptools', 'zttp', "
         "nor an import string 'module:attribute'.",
     ),
     (
@@ -262,7 +262,7 @@ MISTAKES = [
         3,
         'ERROR:    Error loading ASGI app. Attribute "missing" not found in module "pid_app".',
     ),
-    (["pid_app:app", "--http2"], 3, "ERROR:    Invalid value for 'http2' (--http2): HTTP/2 requires"),
+    (["pid_app:app", "--http2-engine", "fast"], 2, "Error: Invalid value for '--http2-engine': 'fast'"),
     (
         ["no_such_package.module:app"],
         3,

@@ -30,6 +30,11 @@ SERVER_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--loop", "asyncio"], "loop", "asyncio"),
     (["--http", "h11"], "http", "h11"),
     (["--http2"], "http2", True),
+    (["--http2-engine", "h2"], "http2_engine", "h2"),
+    (["--http2-max-concurrent-streams", "5"], "http2_max_concurrent_streams", 5),
+    (["--http2-max-resets", "6"], "http2_max_resets", 6),
+    (["--http2-max-control-frames", "7"], "http2_max_control_frames", 7),
+    (["--http2-header-table-size", "1024"], "http2_header_table_size", 1024),
     (["--ws", "wsproto"], "ws", "wsproto"),
     (["--ws-max-size", "1024"], "ws_max_size", 1024),
     (["--ws-max-queue", "8"], "ws_max_queue", 8),
@@ -154,9 +159,7 @@ def test_help_lists_every_option(launch: Launch) -> None:
     command = launch("--help")
     assert command.wait_exit() == 0
     listed = set(re.findall(r"^  (--[a-z0-9-]+)", command.stdout.text, re.MULTILINE))
-    flags = {args[0] for args, _, _ in SERVER_OPTIONS + RELOAD_OPTIONS + BIND_OPTIONS} - {
-        "--http2"
-    }  # hidden: no HTTP/2 here
+    flags = {args[0] for args, _, _ in SERVER_OPTIONS + RELOAD_OPTIONS + BIND_OPTIONS}
     negations = {"--no-access-log": "--access-log", "--no-proxy-headers": "--proxy-headers"}
     negations |= {"--no-server-header": "--server-header", "--no-date-header": "--date-header"}
     expected = {negations.get(flag, flag) for flag in flags} | {"--version", "--app-dir", "--help"}
@@ -174,6 +177,11 @@ ENVIRONMENT = {
     "UVICORN_LOOP": "asyncio",
     "UVICORN_HTTP": "h11",
     "UVICORN_HTTP2": "true",
+    "UVICORN_HTTP2_ENGINE": "h2",
+    "UVICORN_HTTP2_MAX_CONCURRENT_STREAMS": "5",
+    "UVICORN_HTTP2_MAX_RESETS": "6",
+    "UVICORN_HTTP2_MAX_CONTROL_FRAMES": "7",
+    "UVICORN_HTTP2_HEADER_TABLE_SIZE": "1024",
     "UVICORN_WS": "wsproto",
     "UVICORN_WS_MAX_SIZE": "1024",
     "UVICORN_WS_MAX_QUEUE": "8",

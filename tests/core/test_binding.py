@@ -103,6 +103,14 @@ async def test_ipv6_wildcard_serves_ipv4_too() -> None:
             assert (await client.get(f"http://[::1]:{port}")).text == "hello"
 
 
+async def test_no_host_serves_every_interface() -> None:
+    # host=None (upstream's tests pass it): every address, as asyncio's create_server(host=None).
+    async with running_server(Config(hello, host=None, port=0)) as server:  # type: ignore[arg-type]
+        port = server.servers[0].sockets[0].getsockname()[1]
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"http://127.0.0.1:{port}")).text == "hello"
+
+
 def test_reuse_port_copies_share_the_address() -> None:
     sockets = Config(hello, bind=["127.0.0.1:0"], reuse_port=True).bind_sockets()
     [original] = sockets

@@ -236,7 +236,14 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
         ("loop='bogus'", r"'loop' \(--loop\): 'bogus'\. Use one of 'none', 'auto', 'asyncio', 'uvloop'"),
         ("http='nomodule:Protocol'", r"'http' \(--http\): Could not import module \"nomodule\""),
         ("headers=[('x-name', 'snowman \\u2603')]", r"'headers' \(--header\): .*Latin-1"),
-        ("http2=True", r"'http2' \(--http2\): HTTP/2 requires the 'zttp' HTTP protocol"),
+        (
+            "http2=True, http2_engine='fast'",
+            r"'http2_engine' \(--http2-engine\): 'fast'\. Use one of 'auto', 'h2', 'zttp'",
+        ),
+        (
+            "http2_max_concurrent_streams=0",
+            r"'http2_max_concurrent_streams' \(--http2-max-concurrent-streams\)",
+        ),
         ("env_file='missing.env'", r"'env_file' \(--env-file\): no such file: 'missing\.env'"),
         (
             "forwarded_allow_ips='127.0.0.1,10.0.0.300'",

@@ -1,6 +1,7 @@
 """Every HTTP protocol test runs once per parser, every WebSocket test once per implementation too.
 
-Both parsers, and all three WebSocket implementations, must give an app the same behaviour.
+Every parser (h11, httptools, zttp) and all three WebSocket implementations must give an app
+the same behaviour.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 
 from tests.protocols.test_websocket_support import IMPLEMENTATIONS
 
-HTTP_PARSERS = ["h11", "httptools"]
+HTTP_PARSERS = ["h11", "httptools", "zttp"]
 
 
 @pytest.fixture(params=HTTP_PARSERS)

@@ -22,12 +22,13 @@ from uvicorn.config import Config
 from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.zttp_impl import ZttpProtocol
 from uvicorn.server import ServerState
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTOCOLS_SOURCE = REPO_ROOT / "packages" / "uvicorn-protocols" / "src" / "uvicorn"
 SMOKE_SCRIPTS = REPO_ROOT / "scripts" / "smoke"
-HTTP_CLASSES = {"h11": H11Protocol, "httptools": HttpToolsProtocol}
+HTTP_CLASSES = {"h11": H11Protocol, "httptools": HttpToolsProtocol, "zttp": ZttpProtocol}
 
 
 def protocol_members(protocol: type) -> set[str]:

@@ -166,7 +166,8 @@ async def test_returning_a_value_closes_the_connection(http: str, caplog: pytest
 
     # Without the proxy-headers middleware, which does not pass the return value on.
     async with (
-        serve(app, http=http, lifespan="off", proxy_headers=False) as running,
+        # A long keep-alive: only the server's reaction to the return value can close it.
+        serve(app, http=http, lifespan="off", proxy_headers=False, timeout_keep_alive=60) as running,
         RawClient.connect(running) as client,
     ):
         await client.send(SIMPLE_GET)

@@ -20,6 +20,7 @@ from tests.serving import RunningServer, serve
 from uvicorn.protocols.http.connection import HTTPConnection
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.zttp_impl import ZttpProtocol
 
 
 @contextlib.asynccontextmanager
@@ -155,6 +156,11 @@ async def test_request_line_that_cannot_start_a_request_gets_400_at_once(
 @pytest.mark.parametrize("pipelined", [True, False], ids=["pipelined", "kept-alive"])
 async def test_http_0_9_line_after_a_valid_request_gets_400_at_once(http: str, pipelined: bool) -> None:
     """The version the parser read for the request before must not stand for this line's."""
+    if http == "zttp":
+        pytest.skip(
+            "zttp keeps the bytes after a request to itself: a line behind another request is "
+            "refused when its head ends or at timeout_request_head (docs/server-behaviour.md)"
+        )
     async with (
         recorded(http, timeout_request_head=3600) as (running, app),
         RawClient.connect(running) as client,
@@ -177,7 +183,9 @@ def protocol_telling_reads(http: str, reads: asyncio.Queue[bytes]) -> type[async
     Lets a test send a head in pieces the server reads one at a time: the next piece
     goes out once the server is done with the one before.
     """
-    base: type[HTTPConnection] = H11Protocol if http == "h11" else HttpToolsProtocol
+    base: type[HTTPConnection] = {"h11": H11Protocol, "httptools": HttpToolsProtocol, "zttp": ZttpProtocol}[
+        http
+    ]
 
     class TellingReads(base):  # type: ignore[misc,valid-type]
         def data_received(self, data: bytes) -> None:
@@ -531,6 +539,8 @@ async def test_head_size_is_counted_per_request(http: str) -> None:
 
 
 async def test_default_head_size_limit(http: str) -> None:
+    if http == "zttp":
+        pytest.skip("zttp refuses heads over 64 KiB itself, below the default limit (docs/settings.md)")
     headers = [("Host", "x")] + [(f"X-Big-{index}", "v" * 8000) for index in range(20)]  # ~160 KB
     await assert_refused(http, request(headers=headers), 431)
 

@@ -56,7 +56,7 @@ async def test_a_full_queue_pauses_reading_until_the_app_catches_up(ws: type[Any
         try:
             await asyncio.wait_for(events["read_paused"].wait(), 30)
             protocol = only_connection(running)
-            queued = len(protocol._messages)
+            queued = len(protocol.session.messages)
             assert not protocol.transport.is_reading()
         finally:
             release.set()  # never leave the app (and so the server's shutdown) waiting

@@ -1,8 +1,9 @@
 """Frames a client must never send, and messages over ``ws_max_size``, from a raw socket.
 
 Every implementation must answer with an RFC 6455 close frame carrying the right
-code (1002 protocol error, 1007 invalid UTF-8, 1009 too big), then end the TCP
-stream, and tell the app with a ``websocket.disconnect`` holding that code.
+code (1002 protocol error, 1007 invalid UTF-8, 1009 too big), keep reading until
+the client's close frame comes back, then end the TCP stream, and tell the app
+with a ``websocket.disconnect`` holding that code.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ async def test_protocol_errors_close_with_the_rfc_code(
         await client.send(data)
         close = await client.read_close()
         assert close.close_code == code
+        await client.send(frame(OP_CLOSE, close_payload(code)))  # the client's reply
+        if data is BAD_FRAMES["declared-length-over-max-size"][0]:
+            client.writer.write_eof()  # the rest of that frame never comes: the client ends its stream
         assert await client.at_eof()  # then the server ends the TCP stream
         await asyncio.wait_for(app.done.wait(), 30)
     assert app.disconnect["code"] == code
@@ -105,6 +109,7 @@ async def test_nothing_is_read_after_a_protocol_error(ws: type[Any], http: str) 
     ):
         await client.send(frame(OP_TEXT, b"hi", mask=False) + frame(OP_TEXT, b"after"))
         assert (await client.read_close()).close_code == 1002
+        await client.send(frame(OP_CLOSE, close_payload(1002)))
         assert await client.at_eof()
         await asyncio.wait_for(app.done.wait(), 30)
     assert [m["type"] for m in app.messages] == ["websocket.connect", "websocket.disconnect"]
@@ -128,15 +133,36 @@ async def test_max_size_counts_decompressed_bytes(ws: type[Any], http: str) -> N
 
 async def test_the_close_frame_reaches_a_client_that_is_still_sending(ws: type[Any], http: str) -> None:
     # The server refuses this 8 MiB message early, while most of it is still on its way:
-    # its close frame must not be lost to a connection reset.
+    # its close frame must not be lost to a connection reset, and it reads on, past the
+    # rest of the message, until the client's close frame; then it ends the stream.
     app = Recorder()
     async with (
         serve(app, ws=ws, http=http, lifespan="off", ws_max_size=MAX_SIZE) as running,
         raw_websocket(running) as client,
     ):
+        (protocol,) = running.server.server_state.connections
+        protocol.close_timeout = 3600  # only the client's close frame can end it within the test
         client.writer.write(frame(OP_BINARY, b"x" * 8 * 1024 * 1024))
         close = await client.read_close()
+        await client.send(frame(OP_CLOSE, close_payload(1009)))
         assert await client.at_eof()
         await asyncio.wait_for(app.done.wait(), 30)
     assert close.close_code == 1009
+    assert app.disconnect["code"] == 1009
+
+
+async def test_a_real_client_sending_too_much_gets_1009_without_a_reset(ws: type[Any], http: str) -> None:
+    # The websockets client is still writing its message when the 1009 arrives: the server
+    # reads on until its close frame, so the client sees a clean closing handshake.
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=MAX_SIZE) as running,
+        connect(running.ws_url, max_size=None, compression=None) as client,
+    ):
+        with pytest.raises(ConnectionClosedError) as closed:
+            await client.send(b"x" * 4 * 1024 * 1024)
+            await client.recv()
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert closed.value.sent is not None and closed.value.sent.code == 1009  # the client replied
     assert app.disconnect["code"] == 1009

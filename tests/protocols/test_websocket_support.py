@@ -56,21 +56,28 @@ def instrumented(base: type[Any], events: dict[str, asyncio.Event]) -> type[Any]
     """
 
     class Instrumented(base):  # type: ignore[misc]
-        def _update_reading(self) -> None:
-            super()._update_reading()
-            if self._read_paused and "read_paused" in events:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            session = self.session
+            pong = session.pong
+
+            def answered(payload: bytes) -> None:
+                waiting = session.keepalive.pong_timer is not None
+                pong(payload)
+                if waiting and session.keepalive.pong_timer is None and "pong" in events:
+                    events["pong"].set()  # a keepalive ping was answered
+
+            session.pong = answered  # the codec reports pongs to the session at call time
+
+        def pause_reading(self) -> None:  # the session pauses its carrier's reading
+            super().pause_reading()
+            if "read_paused" in events:
                 events["read_paused"].set()
 
         def pause_writing(self) -> None:
             super().pause_writing()
             if "write_paused" in events:
                 events["write_paused"].set()
-
-        def _on_pong(self, payload: bytes) -> None:
-            waiting = self.pong_timer is not None
-            super()._on_pong(payload)
-            if waiting and self.pong_timer is None and "pong" in events:
-                events["pong"].set()  # a keepalive ping was answered
 
     return Instrumented
 

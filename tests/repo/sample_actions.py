@@ -230,9 +230,8 @@ def run_parse(sample: Sample, workspace: Workspace) -> None:
         if script:  # uv run python scripts/x.py ...
             assert script in arguments, f"{command.text}: does not run {script}"
             arguments = arguments[arguments.index(script) + 1 :]
-        elif command.program == "uv":  # uv run python -m benchmarks[.hot_path] ...
-            names = (module_path, module_path.split(".")[0])
-            arguments = arguments[next(i for i, word in enumerate(arguments) if word in names) + 1 :]
+        elif command.program == "uv":  # uv run python -m benchmarks[.hot_path|.soak] ...: what follows
+            arguments = arguments[arguments.index("-m") + 2 :]
         try:
             parse(arguments)
         except SystemExit as exc:

@@ -109,8 +109,46 @@ def _implementation_options() -> list[Callable[[_F], _F]]:
             **_shown_default("http"),
             help="HTTP protocol implementation.",
         ),
-        # Upstream's HTTP/2 switch: accepted so that Config can explain it is not available here.
-        click.option("--http2", is_flag=True, default=False, hidden=True, help="Enable HTTP/2 support."),
+        click.option(
+            "--http2",
+            is_flag=True,
+            default=False,
+            help="Enable HTTP/2 support (TLS with ALPN, h2c prior knowledge and h2c upgrade) "
+            "next to HTTP/1.1; needs zttp or h2 installed.",
+        ),
+        click.option(
+            "--http2-engine",
+            type=click.Choice(["auto", "h2", "zttp"]),
+            **_shown_default("http2_engine"),
+            help="Library that frames HTTP/2: auto takes zttp when installed (faster), else h2.",
+        ),
+        click.option(
+            "--http2-max-concurrent-streams",
+            type=BoundedInt(min=1),
+            **_shown_default("http2_max_concurrent_streams"),
+            help="HTTP/2 streams a client may have open on one connection (advertised); "
+            "more are refused with REFUSED_STREAM.",
+        ),
+        click.option(
+            "--http2-max-resets",
+            type=BoundedInt(min=1),
+            **_shown_default("http2_max_resets"),
+            help="HTTP/2 streams a client may reset in 10 seconds before the connection is closed "
+            "with ENHANCE_YOUR_CALM (rapid reset).",
+        ),
+        click.option(
+            "--http2-max-control-frames",
+            type=BoundedInt(min=1),
+            **_shown_default("http2_max_control_frames"),
+            help="HTTP/2 PING, SETTINGS and empty DATA frames a client may send in 10 seconds before "
+            "the connection is closed with ENHANCE_YOUR_CALM.",
+        ),
+        click.option(
+            "--http2-header-table-size",
+            type=BoundedInt(min=0),
+            **_shown_default("http2_header_table_size"),
+            help="HPACK dynamic table size in bytes the server lets a client use (at most 4096 with zttp).",
+        ),
         click.option(
             "--ws",
             type=ImplementationType(_names(WS_PROTOCOLS), passed_on=["none"]),

@@ -208,7 +208,7 @@ def _dual_stack(address: BindAddress, addresses: list[BindAddress]) -> bool:
 def _bind_tcp(address: BindAddress, reuse_port: bool, dual_stack: bool) -> list[socket.socket]:
     """Sockets for every address ``host`` resolves to (one for an IP address), as asyncio would bind."""
     host = address.host
-    if _is_ip_literal(host):
+    if host and _is_ip_literal(host):
         families = [(socket.AF_INET6 if ":" in host else socket.AF_INET, host)]
     else:
         try:

@@ -47,6 +47,9 @@ def check_option_values(config: Config) -> None:
         "limit_request_fields": config.limit_request_fields,
         "limit_request_head_size": config.limit_request_head_size,
         "timeout_request_head": config.timeout_request_head,
+        "http2_max_concurrent_streams": config.http2_max_concurrent_streams,
+        "http2_max_resets": config.http2_max_resets,
+        "http2_max_control_frames": config.http2_max_control_frames,
         "limit_max_memory": config.limit_max_memory,
         "max_worker_lifetime": config.max_worker_lifetime,
     }
@@ -62,6 +65,7 @@ def check_option_values(config: Config) -> None:
         "reload_delay": config.reload_delay,
         "ws_ping_interval": config.ws_ping_interval,
         "ws_ping_timeout": config.ws_ping_timeout,
+        "http2_header_table_size": config.http2_header_table_size,
         "max_worker_lifetime_jitter": config.max_worker_lifetime_jitter,
     }
     for option, value in must_not_be_negative.items():

@@ -20,6 +20,7 @@ from uvicorn._startup import STARTUP_FAILURE, exit_on_startup_error, startup_fai
 from uvicorn.config import (
     SSL_PROTOCOL_VERSION,
     Config,
+    HTTP2EngineType,
     HTTPProtocolType,
     InterfaceType,
     LifespanType,
@@ -98,6 +99,11 @@ def run(
     timeout_request_head: float = 10.0,
     proxy_forwarded: bool = False,
     proxy_x_forwarded_host: bool = False,
+    http2_engine: HTTP2EngineType | str = "auto",
+    http2_max_concurrent_streams: int = 100,
+    http2_max_resets: int = 200,
+    http2_max_control_frames: int = 500,
+    http2_header_table_size: int = 4096,
     bind: list[str] | str | None = None,
     reuse_port: bool = False,
     limit_max_memory: int | None = None,
@@ -181,6 +187,11 @@ def run(
             limit_max_memory=limit_max_memory,
             max_worker_lifetime=max_worker_lifetime,
             max_worker_lifetime_jitter=max_worker_lifetime_jitter,
+            http2_engine=http2_engine,
+            http2_max_concurrent_streams=http2_max_concurrent_streams,
+            http2_max_resets=http2_max_resets,
+            http2_max_control_frames=http2_max_control_frames,
+            http2_header_table_size=http2_header_table_size,
         )
         supervised = config.reload or config.workers > 1
         if supervised and not isinstance(app, str):

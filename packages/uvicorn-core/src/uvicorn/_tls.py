@@ -198,6 +198,8 @@ def build_ssl_context(config: Config) -> ssl.SSLContext:
             cert_reqs=config.ssl_cert_reqs,
             ca_certs=config.ssl_ca_certs,
             ciphers=config.ssl_ciphers,
+            # A protocol class may name what it speaks (HTTP/2: "h2", "http/1.1"), offered by ALPN.
+            alpn_protocols=getattr(config.http_protocol_class, "alpn_protocols", None),
         )
 
     if config.ssl_context_factory is None:

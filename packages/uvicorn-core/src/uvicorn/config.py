@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from uvicorn._types import ASGIApplication
 
 __all__ = [
+    "HTTP2_PROTOCOLS",
     "HTTP_PROTOCOLS",
     "INTERFACES",
     "LIFESPAN",
@@ -47,6 +48,7 @@ __all__ = [
     "TRACE_LOG_LEVEL",
     "WS_PROTOCOLS",
     "Config",
+    "HTTP2EngineType",
     "HTTPProtocolType",
     "InterfaceType",
     "LifespanType",
@@ -59,7 +61,8 @@ __all__ = [
     "resolve_reload_patterns",
 ]
 
-HTTPProtocolType = Literal["auto", "h11", "httptools"]
+HTTPProtocolType = Literal["auto", "h11", "httptools", "zttp"]
+HTTP2EngineType = Literal["auto", "h2", "zttp"]
 WSProtocolType = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto"]
 LifespanType = Literal["auto", "on", "off"]
 LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
@@ -69,6 +72,12 @@ HTTP_PROTOCOLS: dict[str, str] = {
     "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
     "h11": "uvicorn.protocols.http.h11_impl:H11Protocol",
     "httptools": "uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
+    "zttp": "uvicorn.protocols.http.zttp_impl:ZttpProtocol",
+}
+#: The HTTP/2 protocol class of each ``http2_engine``.
+HTTP2_PROTOCOLS: dict[str, str] = {
+    "h2": "uvicorn.protocols.http.h2_impl:H2Protocol",
+    "zttp": "uvicorn.protocols.http.zttp_h2_impl:ZttpH2Protocol",
 }
 WS_PROTOCOLS: dict[str, str | None] = {
     "auto": "uvicorn.protocols.websockets.auto:AutoWebSocketsProtocol",
@@ -94,7 +103,16 @@ SSL_PROTOCOL_VERSION: int = ssl.PROTOCOL_TLS_SERVER
 logger = logging.getLogger("uvicorn.error")
 
 # What load() produces. Read before load(), any of them loads the config first (Config.__getattr__).
-_MADE_BY_LOAD = frozenset({"loaded_app", "http_protocol_class", "ws_protocol_class", "lifespan_class"})
+_MADE_BY_LOAD = frozenset(
+    {
+        "loaded_app",
+        "http_protocol_class",
+        "http1_protocol_class",
+        "http2_protocol_class",
+        "ws_protocol_class",
+        "lifespan_class",
+    }
+)
 
 
 class Config:
@@ -175,6 +193,12 @@ class Config:
         # Beyond upstream: opt-in proxy headers (RFC 7239 ``Forwarded``, ``X-Forwarded-Host``).
         proxy_forwarded: bool = False,
         proxy_x_forwarded_host: bool = False,
+        # Beyond upstream: which library frames HTTP/2, and its per-connection limits.
+        http2_engine: HTTP2EngineType | str = "auto",
+        http2_max_concurrent_streams: int = 100,
+        http2_max_resets: int = 200,
+        http2_max_control_frames: int = 500,
+        http2_header_table_size: int = 4096,
         # Beyond upstream: listeners and worker recycling (docs/binding.md, docs/deployment.md).
         bind: list[str] | str | None = None,
         reuse_port: bool = False,
@@ -237,6 +261,11 @@ class Config:
         self.timeout_request_head = timeout_request_head
         self.proxy_forwarded = proxy_forwarded
         self.proxy_x_forwarded_host = proxy_x_forwarded_host
+        self.http2_engine = http2_engine
+        self.http2_max_concurrent_streams = http2_max_concurrent_streams
+        self.http2_max_resets = http2_max_resets
+        self.http2_max_control_frames = http2_max_control_frames
+        self.http2_header_table_size = http2_header_table_size
         self.bind: list[str] | None = [bind] if isinstance(bind, str) else bind
         self.reuse_port = reuse_port
         self.limit_max_memory = limit_max_memory
@@ -361,15 +390,14 @@ class Config:
         """Check the options, import and wrap the app, resolve the protocol classes, build TLS."""
         assert not self.loaded
         check_option_values(self)
-        if self.http2:
-            startup_failure(
-                "Invalid value for 'http2' (--http2): HTTP/2 requires the 'zttp' HTTP protocol, "
-                "which this uvicorn does not include. Remove the option to serve HTTP/1.1."
-            )
-
         self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
             "http", self.http, HTTP_PROTOCOLS
         )
+        # With http2, http_protocol_class picks one of these per connection (ALPN or preface).
+        self.http1_protocol_class: type[asyncio.Protocol] = self.http_protocol_class
+        self.http2_protocol_class: type[asyncio.Protocol] | None = None
+        if self.http2:
+            self._load_http2()
         self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
         self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
 
@@ -424,6 +452,45 @@ class Config:
             raise MissingDependencyError(
                 f"'{option}={value}' needs a library that is not installed: {exc}", name=exc.name
             ) from None
+
+    def _load_http2(self) -> None:
+        engine = self.http2_engine
+        if engine not in ("auto", *HTTP2_PROTOCOLS):
+            choices = ", ".join(repr(name) for name in ("auto", *HTTP2_PROTOCOLS))
+            raise InvalidOptionError(
+                f"Invalid value for 'http2_engine' (--http2-engine): {engine!r}. Use one of {choices}."
+            )
+        if engine == "auto":
+            engine = "zttp" if self.http == "zttp" else self._installed_http2_engine()
+        try:
+            self.http2_protocol_class = import_from_string(HTTP2_PROTOCOLS[engine])
+        except ImportError:
+            raise MissingDependencyError(
+                f"'http2_engine={engine}' (--http2-engine) needs the {engine} library: pip install {engine}.",
+                name=engine,
+            ) from None
+        if self.http == "zttp" and engine == "zttp":
+            self.http_protocol_class = import_from_string(
+                "uvicorn.protocols.http.auto_zttp_impl:AutoZttpProtocol"
+            )
+        else:
+            self.http_protocol_class = import_from_string(
+                "uvicorn.protocols.http.negotiate:VersionNegotiator"
+            )
+
+    @staticmethod
+    def _installed_http2_engine() -> str:
+        from uvicorn.protocols.http2.engine import EngineMissing, engine_class
+
+        try:
+            chosen = engine_class("auto")
+        except EngineMissing:
+            raise MissingDependencyError(
+                "HTTP/2 (--http2) needs the zttp or h2 library: pip install 'uvicorn-protocols[zttp]' "
+                "(or 'uvicorn-protocols[h2]').",
+                name="zttp",
+            ) from None
+        return "zttp" if chosen.__name__ == "ZttpEngine" else "h2"
 
     def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
         if self.ws == "none":

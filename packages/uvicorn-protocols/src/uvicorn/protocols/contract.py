@@ -63,6 +63,20 @@ class ProtocolConfig(Protocol):
     ws_ping_timeout: float | None
     #: Offer permessage-deflate compression to WebSocket clients.
     ws_per_message_deflate: bool
+    #: With HTTP/2 on: the classes a connection's negotiator picks between (ALPN or the
+    #: connection preface), the second also taking over an ``Upgrade: h2c`` request.
+    #: ``http2_protocol_class`` is None when HTTP/2 is off.
+    http1_protocol_class: type[asyncio.Protocol]
+    http2_protocol_class: type[asyncio.Protocol] | None
+    #: The library framing HTTP/2 for a protocol class that does not fix it ("auto", "h2", "zttp").
+    http2_engine: str
+    #: HTTP/2 streams open at once per connection (advertised; REFUSED_STREAM beyond).
+    http2_max_concurrent_streams: int
+    #: Streams a client may reset, and PING/SETTINGS/empty DATA frames it may send, in 10 s.
+    http2_max_resets: int
+    http2_max_control_frames: int
+    #: HPACK dynamic table a client may use for its headers.
+    http2_header_table_size: int
 
     # Read-only properties where a settable attribute would demand the exact type: core's
     # Config derives asgi_version, and types timeout_keep_alive int (as upstream).

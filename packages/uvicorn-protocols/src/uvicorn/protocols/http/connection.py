@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
+from uvicorn.protocols.http.h2c_upgrade import H2cRequest, h2c_request, switch_to_h2c
+from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import (
     HeadProblem,
@@ -27,6 +29,7 @@ from uvicorn.protocols.http.request_head import (
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
+from uvicorn.protocols.http.upgrade import UpgradeRequest, hand_over
 from uvicorn.protocols.utils import (
     get_local_addr,
     get_remote_addr,
@@ -53,6 +56,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "__dict__",
         "__weakref__",
         "_context",
+        "_h2c",
         "_head_bytes",
         "_head_timer",
         "_peer_eof",
@@ -60,7 +64,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "_raw_root_path",
         "_reading",
         "_scope_template",
-        "_upgrade_head",
+        "_upgrade_request",
         "_upgrade_trailing",
         "access_lines",
         "access_log",
@@ -72,6 +76,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "connections",
         "cycle",
         "flow",
+        "h2c_class",
         "limit_concurrency",
         "limit_request_fields",
         "limit_request_head_size",
@@ -88,6 +93,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "timeout_keep_alive",
         "timeout_request_head",
         "transport",
+        "writer",
         "ws_protocol_class",
     )
 
@@ -106,6 +112,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.access_log = self.access_logger.hasHandlers()
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
+        # With --http2, an "Upgrade: h2c" request switches the connection to this protocol.
+        self.h2c_class: type[asyncio.Protocol] | None = config.http2_protocol_class
         self.root_path = config.root_path
         self.limit_concurrency = config.limit_concurrency
         self.timeout_keep_alive = config.timeout_keep_alive
@@ -125,6 +133,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # Per connection, filled by connection_made.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.flow: FlowControl = None  # type: ignore[assignment]
+        self.writer: HTTP11Writer = None  # type: ignore[assignment]
         self.server: tuple[str, int | None] | None = None
         self.client: tuple[str, int] | None = None
         self.scheme = "http"
@@ -139,7 +148,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         # A list, not a deque: an empty deque costs 760 bytes per idle connection, and the
         # queue stays short (reading pauses as soon as a request waits here).
         self.pipeline: list[tuple[RequestResponseCycle, ASGI3Application]] = []
-        self._upgrade_head: bytes | None = None  # request head to hand to the WebSocket protocol
+        # The parsed upgrade request to hand to the WebSocket protocol: method, target, version, headers.
+        self._upgrade_request: UpgradeRequest | None = None
+        self._h2c: H2cRequest | None = None  # or, for "Upgrade: h2c", the request of HTTP/2 stream 1
         self._upgrade_trailing: bytes | None = None  # bytes after it, once the parser gives them
         self._pending_error: bytes | None = None  # error response owed after the current one
         self._peer_eof = False
@@ -164,6 +175,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.connections.add(self)
         self.transport = transport  # type: ignore[assignment]
         self.flow = FlowControl(self.transport)
+        self.writer = HTTP11Writer(self, self.transport, self.server_state)
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
         self.scheme = "https" if is_ssl(self.transport) else "http"
@@ -270,11 +282,18 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
         if facts.upgrade is not None and facts.upgrade_token:
             if facts.upgrade == b"websocket" and self.ws_protocol_class is not None:
-                self._upgrade_head = self._rebuild_head(method, target, headers)
+                self._upgrade_request = (method, target, http_version, headers)
                 return
-            self.logger.warning("Unsupported upgrade request.")
-            if self.ws_protocol_class is None:
-                self.logger.warning(NO_WEBSOCKET_LIBRARY)
+            if facts.upgrade == b"h2c" and self.h2c_class is not None:
+                self._h2c = h2c_request(method, target, headers)
+                if self._h2c is not None:
+                    self._upgrade_request = (method, target, http_version, headers)
+                    return
+                # An h2c upgrade with a body stays on HTTP/1.1 (RFC 7540 3.2 allows it): no warning.
+            else:
+                self.logger.warning("Unsupported upgrade request.")
+                if self.ws_protocol_class is None:
+                    self.logger.warning(NO_WEBSOCKET_LIBRARY)
 
         app = self.app
         limit = self.limit_concurrency
@@ -283,7 +302,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.logger.warning("Exceeded concurrency limit.")
 
         keep_alive = not facts.close and not self._peer_eof
-        cycle = RequestResponseCycle(scope, self, keep_alive, facts.expect_100)
+        cycle = RequestResponseCycle(scope, self, self.writer, self.flow, keep_alive, facts.expect_100)
         self._reading = cycle
         if self.cycle is None:
             self.cycle = cycle
@@ -296,8 +315,13 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         reading = self._reading
         # The rest of a body whose request is already answered is skipped: buffered,
         # it would stop reading at the high-water mark with nobody left to drain it.
-        if reading is not None and not reading.disconnected and not reading.response_complete:
-            reading.feed_body(chunk)
+        if (
+            reading is not None
+            and not reading.disconnected
+            and not reading.response_complete
+            and reading.feed_body(chunk)
+        ):
+            self.flow.pause_reading()  # the app is behind: stop reading until it catches up
 
     def on_request_complete(self) -> None:
         self._head_bytes = 0
@@ -312,7 +336,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         """The parser reached the end of an upgrade request; ``trailing`` follows it."""
         self._upgrade_trailing = trailing
         if self.cycle is None:
-            self._switch_to_websocket()
+            self._switch_protocol()
         else:
             self.flow.pause_reading()  # finish the response in flight first
 
@@ -342,7 +366,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     # ------------------------------------------------------------ called by the cycle
 
-    def want_body(self) -> None:
+    def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app waits for more request body: read again unless requests are queued."""
         if not self.pipeline and self._pending_error is None:
             self.flow.resume_reading()
@@ -371,7 +395,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             transport.close()
             return
         if self._upgrade_trailing is not None:
-            self._switch_to_websocket()
+            self._switch_protocol()
             return
         self.flow.resume_reading()
         if self._peer_eof:
@@ -419,28 +443,29 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self._head_timer.cancel()
             self._head_timer = None
 
+    def _switch_protocol(self) -> None:
+        if self._h2c is not None:
+            assert self.h2c_class is not None
+            self.connections.discard(self)
+            self._cancel_timers()
+            if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
+                self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to HTTP/2 (h2c)", self._log_prefix())
+            switch_to_h2c(self, self.h2c_class, self._h2c, self._upgrade_trailing or b"")
+            self._h2c = self._upgrade_request = self._upgrade_trailing = None
+            return
+        self._switch_to_websocket()
+
     def _switch_to_websocket(self) -> None:
-        assert self.ws_protocol_class is not None and self._upgrade_head is not None
+        assert self.ws_protocol_class is not None and self._upgrade_request is not None
         self.connections.discard(self)
         self._cancel_timers()
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", self._log_prefix())
         self.flow.resume_reading()
-        protocol = self.ws_protocol_class(  # type: ignore[call-arg]
-            config=self.config, server_state=self.server_state, app_state=self.app_state
-        )
-        protocol.connection_made(self.transport)
-        protocol.data_received(self._upgrade_head + (self._upgrade_trailing or b""))
-        self.transport.set_protocol(protocol)
-        self._upgrade_head = self._upgrade_trailing = None
-
-    @staticmethod
-    def _rebuild_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-        lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
-        for name, value in headers:
-            lines += (name, b": ", value, b"\r\n")
-        lines.append(b"\r\n")
-        return b"".join(lines)
+        request, trailing = self._upgrade_request, self._upgrade_trailing or b""
+        self._upgrade_request = self._upgrade_trailing = None
+        arguments = {"config": self.config, "server_state": self.server_state, "app_state": self.app_state}
+        hand_over(self.ws_protocol_class, self.transport, arguments, request, trailing)
 
     def _log_prefix(self) -> str:
         return "%s:%d - " % self.client if self.client else ""

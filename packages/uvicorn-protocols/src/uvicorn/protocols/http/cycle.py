@@ -1,39 +1,100 @@
 """One HTTP request and its response, as the ASGI ``receive``/``send`` pair an app sees.
 
-The same cycle runs under both parsers: the connection feeds it request body
-chunks (``feed_body``/``feed_end``/``feed_disconnect``) and it writes the response
-straight to the transport. The response head is held back until the first body
-message, so head and body usually leave in a single write, and a body sent in one
-message gets a ``content-length`` instead of chunked framing.
+The same cycle serves an HTTP/1.1 exchange and an HTTP/2 stream. The connection
+feeds it the request body (``feed_body``/``feed_end``/``feed_disconnect``); the
+response goes out through a :class:`ResponseWriter`, which is the only part that
+knows the wire: HTTP/1.1 framing (``http11_writer.py``) or an HTTP/2 stream
+(``uvicorn.protocols.http2.stream``). Everything an app can observe — the order
+of ASGI messages, ``http.disconnect``, the 500 for a failed app, exactly one
+response — is decided here, once, for both versions.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
-from uvicorn.protocols.http.response_head import (
-    BodyFraming,
-    ResponseHead,
-    error_messages,
-    serialized_defaults,
-)
-from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
-from uvicorn.protocols.http.streamed_writes import StreamedWrites
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+from uvicorn.protocols.http.response_head import error_messages
 
 if TYPE_CHECKING:
+    import logging
+
     from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
-    from uvicorn.protocols.http.connection import HTTPConnection
+    from uvicorn.protocols.http.access_log import ConnectionAccessLog
+
+__all__ = ["CycleOwner", "RequestResponseCycle", "ResponseWriter", "WriteFlow"]
 
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-# Bodies at least this large are written apart from the head rather than copied onto it.
-_COPY_LIMIT = 16384
+
+
+class ResponseWriter(Protocol):
+    """How a response reaches the wire; HTTP/1.1 framing and HTTP/2 streams implement it.
+
+    The cycle calls ``start`` once, then ``body`` until ``more_body`` is false, then
+    ``trailers`` if the app announced them. The head may be held until the first
+    body message, so that head and body leave together.
+    """
+
+    #: Whether ``http.response.trailers`` / ``http.response.early_hint`` reach the client.
+    accepts_trailers: bool
+    accepts_early_hints: bool
+
+    @property
+    def head_held(self) -> bool:
+        """True while the head of a started response waits for its first body: nothing is written yet."""
+
+    def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
+        """Check and hold the response head (raises for a status or header that must not be sent)."""
+
+    def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
+        """Write one body message (after the head, the first time)."""
+
+    def trailers(self, cycle: RequestResponseCycle, headers: Any, more_trailers: bool) -> None:
+        """Write (or, when the client did not ask for them, drop) trailer fields."""
+
+    def early_hint(self, cycle: RequestResponseCycle, links: Any) -> None:
+        """Send a 103 Early Hints response with these ``link`` values."""
+
+    def send_continue(self) -> None:
+        """Tell a client that sent ``Expect: 100-continue`` to go on with its body."""
+
+    def flush(self) -> None:
+        """Write out anything held back (the app failed or returned)."""
+
+    def abort(self) -> None:
+        """End a response that cannot be completed, so the client sees it is broken."""
+
+    def is_closing(self) -> bool:
+        """True once nothing more can be written."""
+
+
+class WriteFlow(Protocol):
+    """Back-pressure on writes: ``send`` waits in ``drain`` while ``write_paused``."""
+
+    write_paused: bool
+
+    async def drain(self) -> None: ...
+
+
+class CycleOwner(Protocol):
+    """What a cycle needs from its connection (HTTP/1.1 or HTTP/2)."""
+
+    logger: logging.Logger
+    loop: asyncio.AbstractEventLoop
+    tasks: set[asyncio.Task[None]]
+    access_log: bool
+    access_lines: ConnectionAccessLog
+
+    def want_body(self, cycle: RequestResponseCycle) -> None:
+        """The app took the buffered body and waits for more."""
+
+    def response_done(self, cycle: RequestResponseCycle) -> None:
+        """The response of ``cycle`` is complete."""
 
 
 class RequestResponseCycle:
-    """The state of one request/response exchange on a connection."""
+    """The state of one request/response exchange."""
 
     __slots__ = (
         "_body_done",
@@ -41,10 +102,7 @@ class RequestResponseCycle:
         "_chunks",
         "_client_done",
         "_event",
-        "_framing",
-        "_head",
-        "_with_body",
-        "_writes",
+        "body_sent",
         "conn",
         "disconnected",
         "flow",
@@ -54,23 +112,32 @@ class RequestResponseCycle:
         "response_started",
         "scope",
         "task",
-        "transport",
+        "trailers_expected",
         "waiting_for_100_continue",
+        "writer",
     )
 
     def __init__(
-        self, scope: HTTPScope, conn: HTTPConnection, keep_alive: bool, expect_100_continue: bool
+        self,
+        scope: HTTPScope,
+        conn: CycleOwner,
+        writer: ResponseWriter,
+        flow: WriteFlow,
+        keep_alive: bool,
+        expect_100_continue: bool,
     ) -> None:
         self.scope = scope
         self.conn = conn
-        self.transport: asyncio.Transport = conn.transport
-        self.flow: FlowControl = conn.flow
+        self.writer = writer
+        self.flow = flow
         self.keep_alive = keep_alive
         self.waiting_for_100_continue = expect_100_continue
         self.task: asyncio.Task[None] | None = None  # set by the connection once it runs us
         self.disconnected = False
         self.response_started = False
         self.response_complete = False
+        self.body_sent = False  # the last body message went out (trailers may follow)
+        self.trailers_expected = False
         # Request side.
         self.more_body = True
         self._chunks: list[bytes] = []
@@ -78,20 +145,15 @@ class RequestResponseCycle:
         self._body_done = False
         self._client_done = False
         self._event: asyncio.Event | None = None
-        # Response side.
-        self._head: ResponseHead | None = None
-        self._with_body = scope["method"] != "HEAD"
-        self._framing: BodyFraming | None = None  # once the head is written
-        self._writes: StreamedWrites | None = None  # for a body sent in several messages
 
     # ------------------------------------------------------------ fed by the connection
 
-    def feed_body(self, chunk: bytes) -> None:
+    def feed_body(self, chunk: bytes) -> bool:
+        """Buffer request body bytes for the app; True once the buffer is past the high-water mark."""
         self._chunks.append(chunk)
         self._buffered += len(chunk)
-        if self._buffered > HIGH_WATER_LIMIT:
-            self.flow.pause_reading()
         self._wake()
+        return self._buffered > HIGH_WATER_LIMIT
 
     def feed_end(self) -> None:
         self.more_body = False
@@ -111,6 +173,11 @@ class RequestResponseCycle:
         self._client_done = True
         self._wake()
 
+    @property
+    def buffered(self) -> int:
+        """Request body bytes received and not yet given to the app."""
+        return self._buffered
+
     def _wake(self) -> None:
         if self._event is not None:
             self._event.set()
@@ -127,23 +194,23 @@ class RequestResponseCycle:
         try:
             result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
         except BaseException as exc:
-            if self._writes is not None:
-                self._writes.flush()  # what the app sent before it failed goes out first
+            if not self.response_complete:
+                self.writer.flush()  # what the app sent before it failed goes out first
             logger.error("Exception in ASGI application\n", exc_info=exc)
             if self.nothing_written:
                 await self.send_500_response()
             else:
-                self.transport.close()
+                self.writer.abort()  # HTTP/1.1 closes the connection; HTTP/2 resets an unfinished stream
         else:
-            if self._writes is not None:
-                self._writes.flush()
+            if not self.response_complete:
+                self.writer.flush()
             if result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
-                self.transport.close()
+                self.writer.abort()
             elif self.response_complete:
                 pass
             elif self.disconnected or self._client_done:
-                self.transport.close()  # the app stopped because the client went away: no error
+                self.writer.abort()  # the app stopped because the client went away: no error
             elif not self.response_started:
                 logger.error("ASGI callable returned without starting response.")
                 await self.send_500_response()
@@ -152,7 +219,7 @@ class RequestResponseCycle:
                 if self.nothing_written:
                     await self.send_500_response()
                 else:
-                    self.transport.close()
+                    self.writer.abort()
         finally:
             self.conn.tasks.discard(self.task)
 
@@ -164,17 +231,15 @@ class RequestResponseCycle:
         ``http.response.start`` but before its body, or whose first body does not fit
         its head, has written nothing yet.
         """
-        return self._head is not None or not self.response_started
+        return not self.response_started or self.writer.head_held
 
     async def send_500_response(self) -> None:
-        """Answer 500 and close the connection, in place of any response not written yet."""
-        if self.disconnected or self.transport.is_closing():
+        """Answer 500 (and, on HTTP/1.1, close the connection), in place of any head not written yet."""
+        if self.disconnected or self.writer.is_closing():
             return
         self.keep_alive = False
-        # Forget what the app started: its head was never written.
-        self._head = None
-        self.response_started = False
-        self._with_body = self.scope["method"] != "HEAD"
+        # What the app started was never written: the 500's start replaces its held head.
+        self.response_started = self.trailers_expected = False
         start, body = error_messages(500, "Internal Server Error")
         await self.send(start)
         await self.send(body)
@@ -182,16 +247,16 @@ class RequestResponseCycle:
     # ------------------------------------------------------------ ASGI receive
 
     async def receive(self) -> ASGIReceiveEvent:
-        if self.waiting_for_100_continue and not self.transport.is_closing():
+        if self.waiting_for_100_continue:
             self.waiting_for_100_continue = False
-            self.transport.write(_CONTINUE)
+            self.writer.send_continue()
         while True:
             if self.disconnected or self.response_complete or (self._client_done and self._body_done):
                 return _DISCONNECT.copy()  # type: ignore[return-value]
             if self._chunks or (not self.more_body and not self._body_done):
                 return self._take_body()
             if not self._body_done:
-                self.conn.want_body()
+                self.conn.want_body(self)
             if self._event is None:
                 self._event = asyncio.Event()
             await self._event.wait()
@@ -216,85 +281,47 @@ class RequestResponseCycle:
 
         message_type = message["type"]
         if not self.response_started:
-            if message_type != "http.response.start":
-                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message_type}'.")
-            self._start_response(message)  # type: ignore[arg-type]
+            if message_type == "http.response.start":
+                self._start_response(message)  # type: ignore[arg-type]
+            elif message_type == "http.response.early_hint" and self.writer.accepts_early_hints:
+                self.writer.early_hint(self, message.get("links", ()))
+            else:
+                expected = "'http.response.start'"
+                if self.writer.accepts_early_hints:
+                    expected += " or 'http.response.early_hint'"
+                raise RuntimeError(f"Expected ASGI message {expected}, but got '{message_type}'.")
         elif self.response_complete:
             raise RuntimeError(
                 f"Unexpected ASGI message '{message_type}' sent, after response already completed."
             )
+        elif self.body_sent:
+            if message_type != "http.response.trailers":
+                raise RuntimeError(
+                    f"Expected ASGI message 'http.response.trailers', but got '{message_type}'."
+                )
+            more_trailers = bool(message.get("more_trailers", False))
+            self.writer.trailers(self, message.get("headers", ()), more_trailers)
+            if not more_trailers:
+                self._complete()
         elif message_type != "http.response.body":
             raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
         else:
-            self._send_body(message.get("body", b""), message.get("more_body", False))  # type: ignore[arg-type]
+            more_body = message.get("more_body", False)
+            self.writer.body(self, message.get("body", b""), more_body)  # type: ignore[arg-type]
+            if not more_body:
+                if self.trailers_expected:
+                    self.body_sent = True
+                else:
+                    self._complete()
 
     def _start_response(self, message: dict[str, Any]) -> None:
-        defaults = self.conn.server_state.default_headers
-        self._head = ResponseHead(
-            message["status"],
-            message.get("headers", ()),
-            serialized_defaults(defaults),
-            defaults,
-            self.keep_alive,
-        )
+        self.writer.start(self, message["status"], message.get("headers", ()))
         self.response_started = True
         # Once a response starts, "100 Continue" would land inside it (an app may still
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
-        if self._head.status in NO_CONTENT_STATUSES:
-            self._with_body = False
-
-    def _send_body(self, body: bytes, more_body: bool) -> None:
-        head = self._head
-        if head is not None:
-            self._send_head(head, body, more_body)
-        elif self._with_body:
-            framed = self._framing.frame(body, more_body)  # type: ignore[union-attr]
-            if framed:
-                self._writes.write(framed)  # type: ignore[union-attr]  # made with the first piece
-            if not more_body:
-                self._writes.flush()  # type: ignore[union-attr]
-                self._framing.check_complete()  # type: ignore[union-attr]
-        if not more_body:
-            self._complete()
-
-    def _send_head(self, head: ResponseHead, body: bytes, more_body: bool) -> None:
-        """Write the head with the first body message, once that body is known to fit the head."""
-        scope = self.scope
-        data = head.finish(
-            self._with_body,
-            None if more_body else body,
-            scope["http_version"] == "1.1",
-            scope["method"] == "HEAD",
-        )
-        framed = b""
-        if self._with_body:
-            if not more_body and not head.chunked and head.content_length == len(body):
-                framed = body  # the whole body in one message, as announced: nothing to frame
-            else:
-                framing = BodyFraming(head)
-                framed = framing.frame(body, more_body)  # raises if longer than its content-length
-                if not more_body:
-                    framing.check_complete()  # raises if shorter
-                self._framing = framing
-        # Nothing was written above: a body that does not fit its head still leaves room for a 500.
-        self._head = None
-        self.keep_alive = head.keep_alive
-        if self.conn.access_log:
-            self.conn.access_lines.log(scope, head.status)  # one line per response, as its head goes out
-        if more_body:
-            if self._with_body:  # a streamed body: its pieces leave together (streamed_writes.py)
-                writes = self._writes = StreamedWrites(self.transport, self.conn.loop)
-                writes.write(data)
-                if framed:
-                    writes.write(framed)
-                return
-        elif len(framed) < _COPY_LIMIT:
-            data += framed
-        else:
-            self.transport.write(data)
-            data = framed
-        self.transport.write(data)
+        if self.writer.accepts_trailers and message.get("trailers", False):
+            self.trailers_expected = True
 
     def _complete(self) -> None:
         self.response_complete = True

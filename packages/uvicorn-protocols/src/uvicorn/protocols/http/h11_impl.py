@@ -105,7 +105,7 @@ class H11Protocol(HTTPConnection):
                     event.http_version.decode("ascii"),  # type: ignore[union-attr]
                     headers,
                 )
-                if self._upgrade_head is not None and not self.stopped_reading():
+                if self._upgrade_request is not None and not self.stopped_reading():
                     self.handoff_upgrade(conn.trailing_data[0])
                     return
             elif event_type is h11.Data:
@@ -135,7 +135,8 @@ class H11Protocol(HTTPConnection):
     def _check_partial_head(self) -> None:
         """A head that h11 holds, incomplete: refuse it now if it can never become valid."""
         if not self._line_state:
-            if self._message_bytes > self.limit_request_line:
+            # The limit counts the line without its CRLF; a line still arriving may end in its CR.
+            if self._message_bytes > self.limit_request_line + 1:
                 self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
         elif self._line_state == _LINE_COMPLETE:
             # h11 reads nothing until the whole head is in; its first line is looked at

@@ -34,7 +34,7 @@ class _StopParsing(Exception):
 class HttpToolsProtocol(HTTPConnection):
     """HTTP/1.1 with the llhttp parser from httptools."""
 
-    __slots__ = ("_headers", "_in_head", "_line_tail", "_url", "parser")
+    __slots__ = ("_headers", "_in_head", "_line_tail", "_unparsed_body", "_url", "parser")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Made with the connection, so the constructor stays the one every protocol shares.
@@ -43,23 +43,32 @@ class HttpToolsProtocol(HTTPConnection):
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False
         self._line_tail = b""  # the last bytes of a head still arriving (_check_partial_head)
+        # Body bytes of an upgrade request that stays on HTTP/1.1: llhttp stops at the
+        # head of any upgrade request, so they are passed on here, unparsed.
+        self._unparsed_body = 0
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
         return self._in_head
 
     def _feed(self, data: bytes) -> None:
+        if self._unparsed_body:
+            data = self._pass_body(data)
+            if not data:
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             rest = data[exc.args[0] :]
-            if self._upgrade_head is not None:
+            if self._upgrade_request is not None:
                 self.handoff_upgrade(rest)
             else:
                 # An Upgrade we do not act on (h2c, ...): stay on HTTP/1.1 with a new parser.
                 self.parser = httptools.HttpRequestParser(self)
                 if rest:
                     self._feed(rest)
+                elif self._unparsed_body and self.stopped_reading():
+                    self._unparsed_body = 0
         except httptools.HttpParserError as exc:
             if self.stopped_reading():
                 return  # a callback refused the request (_StopParsing) and has answered already
@@ -88,6 +97,15 @@ class HttpToolsProtocol(HTTPConnection):
         if self.parser.get_http_version() == "0.9" or _ends_with_line(recent, line):
             self.reject(400, INVALID_REQUEST, "HTTP/0.9 request line (no HTTP version)")
 
+    def _pass_body(self, data: bytes) -> bytes:
+        """Give the app the next bytes of an upgrade request's body; what follows it."""
+        size = min(len(data), self._unparsed_body)
+        self._unparsed_body -= size
+        self.on_request_body(data[:size])
+        if not self._unparsed_body:
+            self.on_request_complete()
+        return data[size:]
+
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self.parser = None  # type: ignore[assignment]  # breaks the parser <-> protocol cycle
@@ -106,10 +124,13 @@ class HttpToolsProtocol(HTTPConnection):
             raise _StopParsing
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            # A trailer field of a chunked body: the list is the app's scope["headers"] by now,
+            # and RFC 9110 6.5.1 forbids merging trailers into the header section. Dropped, as h11 does.
+            return
         headers = self._headers
-        # llhttp drops the whitespace before a value but keeps what trails it, which is not part
-        # of the value either (RFC 9110 5.5), as h11 reads it. rstrip returns the value itself
-        # when there is nothing to strip, so the common case costs no copy.
+        # llhttp drops the whitespace before a value but keeps what follows it; RFC 9110 5.5:
+        # it is not part of the value (h11 removes both). rstrip returns the same object if clean.
         headers.append((name.lower(), value.rstrip(b" \t")))
         if len(headers) > self.limit_request_fields:
             self.reject(
@@ -125,9 +146,19 @@ class HttpToolsProtocol(HTTPConnection):
         )
         if self.stopped_reading():
             raise _StopParsing
+        if parser.should_upgrade() and self._upgrade_request is None:
+            self._unparsed_body = _content_length(self._headers)
 
     def on_body(self, body: bytes) -> None:
         self.on_request_body(body)
 
     def on_message_complete(self) -> None:
-        self.on_request_complete()
+        if not self._unparsed_body:
+            self.on_request_complete()
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.strip().isdigit() else 0
+    return 0

@@ -200,7 +200,8 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
             if b"upgrade" in tokens:
                 facts.upgrade_token = True
         elif kind == _EXPECT:
-            facts.expect_100 = value.lower() == b"100-continue"
+            # RFC 9110 10.1.1: an HTTP/1.0 client cannot read an interim response; ignore it there.
+            facts.expect_100 = http11 and value.lower() == b"100-continue"
         else:
             facts.upgrade = value.lower().strip()
 

@@ -18,12 +18,19 @@ if TYPE_CHECKING:
     from uvicorn.protocols.asgi_types import HTTPResponseBodyEvent, HTTPResponseStartEvent
 
 __all__ = [
+    "CONNECTION",
+    "CONTENT_LENGTH",
+    "DEFAULT_OVERRIDE",
+    "ORDINARY",
     "STATUS_LINES",
+    "TRANSFER_ENCODING",
     "BodyFraming",
     "HeaderError",
     "ResponseHead",
+    "check_status",
     "error_messages",
     "error_response",
+    "header_kind",
     "serialize_default_headers",
     "serialized_defaults",
 ]
@@ -42,6 +49,8 @@ STATUS_LINES: dict[int, bytes] = {status: _status_line(status) for status in ran
 
 # What a header name means to the server; learned once per distinct name.
 _ORDINARY, _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _DEFAULT_OVERRIDE = range(5)
+#: :func:`header_kind` results, for writers that frame responses themselves (HTTP/2).
+ORDINARY, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION, DEFAULT_OVERRIDE = range(5)
 _SPECIAL_NAMES = {
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
@@ -72,6 +81,29 @@ def _classify(name: bytes) -> int:
     if len(_name_kinds) < _NAME_CACHE_LIMIT:
         _name_kinds[name] = kind
     return kind
+
+
+def header_kind(name: bytes, value: object) -> int:
+    """Check one response header as every HTTP version must; what its name means to the server.
+
+    Raises :class:`HeaderError` for a name that is not a token or a value holding a
+    control character.
+    """
+    kind = _classify(name)
+    try:
+        clean = value in _clean_values
+    except TypeError:  # unhashable, so certainly not bytes
+        clean = False
+    if not clean:
+        _check_value(name, value)
+    return kind
+
+
+def check_status(status: object) -> int:
+    """The status, if it is an integer from 100 to 999 (else :class:`HeaderError`)."""
+    if type(status) is not int or not 100 <= status <= 999:
+        raise HeaderError(f"Invalid response status {status!r}: it must be an integer from 100 to 999.")
+    return status
 
 
 def _check_value(name: bytes, value: object) -> None:
@@ -111,9 +143,7 @@ class ResponseHead:
         default_headers_list: list[tuple[bytes, bytes]],
         keep_alive: bool,
     ) -> None:
-        if type(status) is not int or not 100 <= status <= 999:
-            raise HeaderError(f"Invalid response status {status!r}: it must be an integer from 100 to 999.")
-        self.status = status
+        self.status = check_status(status)
         self.keep_alive = keep_alive
         self.content_length: int | None = None
         self.chunked = False

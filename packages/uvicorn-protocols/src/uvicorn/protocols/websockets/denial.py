@@ -2,10 +2,10 @@
 
 It is framed like an HTTP response from the HTTP protocols, with their head
 writer. When the app states the framing itself (``content-length``, or
-``transfer-encoding: chunked``) the head goes out at once. Otherwise it waits for
-the first body message: a body sent in one message gets a ``content-length``, a
-body in several messages is chunked, and a failure before the first body still
-leaves room for a 500. The connection always closes afterwards.
+``transfer-encoding: chunked``) the head goes out at once. Otherwise the body is
+chunked (as wsproto frames it upstream), and the head waits for the first body
+message, so a failure before it still leaves room for a 500. The connection
+always closes afterwards.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, serialize_default_headers
+from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 
 __all__ = ["DenialResponse"]
-
-_LAST_CHUNK = b"0\r\n\r\n"
 
 
 class DenialResponse:
@@ -59,7 +58,7 @@ class DenialResponse:
         head = self._head
         if head is not None:
             self._head = None
-            data = head.finish(True, None if more_body else body, True)
+            data = head.finish(head.status not in NO_CONTENT_STATUSES, None, True)
             self._framing = BodyFraming(head)
         else:
             data = b""

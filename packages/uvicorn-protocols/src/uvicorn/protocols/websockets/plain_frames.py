@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PlainFrameReader", "binary_frame", "text_frame", "unmask", "xor_unmask"]
+if TYPE_CHECKING:
+    from uvicorn.protocols.websockets.codec import CodecEvents, FrameCodec
+    from uvicorn.protocols.websockets.handshake import HandshakeRequest
+
+__all__ = ["PlainFrameReader", "PlainFrames", "binary_frame", "text_frame", "unmask", "xor_unmask"]
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82  # FIN set, no reserved bit, opcode 1 or 2
-_CONTINUATION, _TEXT, _BINARY = 0x0, 0x1, 0x2
+_CONTINUATION, _TEXT, _BINARY, _CLOSE = 0x0, 0x1, 0x2, 0x8
 _MASKED = 0x80
 
 #: The payload of a frame (a view into the bytes received) and its 4-byte masking key.
@@ -106,12 +110,16 @@ class PlainFrameReader:
     """Splits the bytes of one connection into plain messages and frames for the library.
 
     ``deliver`` gets an ASGI ``websocket.receive`` event for each plain frame.
-    ``library`` gets the bytes of every other frame; it returns False once the
-    connection reads no more frames (closed or failed), which ends :meth:`feed`.
+    ``library`` gets the bytes of every other frame; it returns False once it
+    reads no more frames (closed or failed). From then on frames are only
+    skipped, until a close frame is complete: ``closed`` is called and
+    :meth:`feed` ends. So after a protocol error the server finds the client's
+    reply to its close frame (RFC 6455 7.1.1), even behind the rest of an
+    oversized message.
     """
 
-    __slots__ = ("_deliver", "_in_fragments", "_library", "_library_owed", "_max_size", "_needed", "_pending",
-                 "_pending_size", "_unmask")  # fmt: skip
+    __slots__ = ("_closed", "_deliver", "_discarding", "_in_fragments", "_library", "_library_owed",
+                 "_max_size", "_needed", "_pending", "_pending_size", "_unmask")  # fmt: skip
 
     def __init__(
         self,
@@ -119,8 +127,11 @@ class PlainFrameReader:
         unmask: Unmask,
         deliver: Callable[[dict[str, Any]], None],
         library: Callable[[bytes], bool],
+        closed: Callable[[], None] = lambda: None,
     ) -> None:
         self._max_size = max_size
+        self._closed = closed
+        self._discarding = False  # the library reads no more: skip to a close frame
         self._unmask = unmask
         self._deliver = deliver
         self._library = library
@@ -132,13 +143,16 @@ class PlainFrameReader:
         self._library_owed = 0  # bytes still due to the library for a frame it has started
         self._in_fragments = False  # the library is inside a fragmented message
 
-    def feed(self, data: bytes, take: bool) -> None:
-        """Read ``data``; plain frames are taken only if ``take`` (the session is OPEN)."""
+    def feed(self, data: bytes, take: bool) -> bool:
+        """Read ``data``; plain frames are taken only if ``take`` (the session is OPEN).
+
+        False once a close frame was found after the library stopped.
+        """
         if self._pending:
             self._pending.append(data)
             self._pending_size += len(data)
             if self._pending_size < self._needed:
-                return  # still incomplete: its pieces are joined once, when it is whole
+                return True  # still incomplete: its pieces are joined once, when it is whole
             data = b"".join(self._pending)
             self._pending = []
         position, end = 0, len(data)
@@ -146,15 +160,17 @@ class PlainFrameReader:
             if self._library_owed:
                 stop = min(end, position + self._library_owed)
                 self._library_owed -= stop - position
-                if not self._library(data[position:stop] if position or stop < end else data):
-                    return
+                if not self._discarding and not self._library(
+                    data[position:stop] if position or stop < end else data
+                ):
+                    self._discarding = True
                 position = stop
                 continue
 
             available = end - position
             if available < 2:
                 self._keep(data, position, 2)
-                return
+                return True
             first, second = data[position], data[position + 1]
             code = second & 0x7F
             start = position + (6 if second & _MASKED else 2)  # past the header and the mask
@@ -169,11 +185,23 @@ class PlainFrameReader:
                     length = int.from_bytes(data[position + 2 : position + 10], "big")
             if start > end:
                 self._keep(data, position, start - position)
-                return
+                return True
             stop = start + length
+
+            if self._discarding:
+                if first & 0x0F == _CLOSE:
+                    if stop > end:
+                        self._keep(data, position, stop - position)
+                        return True
+                    self._closed()
+                    return False
+                self._library_owed = stop - min(stop, end)
+                position = min(stop, end)
+                continue
 
             if (
                 take
+                and not self._discarding
                 and first in (_FIN_BINARY, _FIN_TEXT)
                 and second & _MASKED
                 and not self._in_fragments
@@ -183,7 +211,7 @@ class PlainFrameReader:
             ):
                 if stop > end:
                     self._keep(data, position, stop - position)
-                    return
+                    return True
                 payload = self._unmask(memoryview(data)[start:stop], data[start - 4 : start])
                 if first == _FIN_BINARY:
                     self._deliver({"type": "websocket.receive", "bytes": payload})
@@ -192,8 +220,7 @@ class PlainFrameReader:
                         text = payload.decode()
                     except UnicodeDecodeError:
                         # Not plain after all: the library fails the connection in its own words.
-                        if not self._library(data[position:stop]):
-                            return
+                        self._discarding = not self._library(data[position:stop])
                     else:
                         self._deliver({"type": "websocket.receive", "text": text})
                 position = stop
@@ -205,8 +232,9 @@ class PlainFrameReader:
             stop = min(stop, end)
             self._library_owed = start + length - stop
             if not self._library(data[position:stop] if position or stop < end else data):
-                return
+                self._discarding = True
             position = stop
+        return True
 
     def _keep(self, data: bytes, position: int, needed: int) -> None:
         """Hold an incomplete frame from ``position`` until ``needed`` bytes of it are in."""
@@ -214,3 +242,43 @@ class PlainFrameReader:
         self._pending = [memoryview(data)[position:] if position else data]
         self._pending_size = len(data) - position
         self._needed = needed
+
+
+class PlainFrames:
+    """A library codec behind a :class:`PlainFrameReader`: every connection reads through one.
+
+    With ``plain`` (no extension agreed) plain messages are read by the reader and
+    written by :func:`text_frame` / :func:`binary_frame`; everything else (control
+    frames, fragments, errors, our close and pings) is the library's. Without it
+    (permessage-deflate) every frame is the library's, and the reader only keeps
+    track of frame boundaries, so that after a protocol error it can find the
+    client's close frame for any connection.
+    """
+
+    __slots__ = ("_events", "_library", "_plain", "_reader", "encode_bytes", "encode_text", "log")
+
+    def __init__(self, library: FrameCodec, max_size: int, events: CodecEvents, plain: bool) -> None:
+        self.log = library.log
+        self._library = library
+        self._events = events
+        self._reader = PlainFrameReader(
+            max_size, unmask, events.deliver, library.receive, events.close_frame_after_failure
+        )
+        self.encode_text: Callable[[str], bytes] = text_frame if plain else library.encode_text
+        self.encode_bytes: Callable[[bytes], bytes] = binary_frame if plain else library.encode_bytes
+        self._plain = plain
+
+    def negotiate(self, request: HandshakeRequest) -> list[tuple[bytes, bytes]]:
+        return self._library.negotiate(request)
+
+    def start(self, events: CodecEvents) -> FrameCodec:
+        return self
+
+    def receive(self, data: bytes) -> bool:
+        return self._reader.feed(data, self._plain and self._events.taking_messages())
+
+    def encode_close(self, code: int, reason: str) -> bytes:
+        return self._library.encode_close(code, reason)
+
+    def encode_ping(self, payload: bytes) -> bytes:
+        return self._library.encode_ping(payload)
