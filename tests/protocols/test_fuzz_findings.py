@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.protocols.apps import Recorder
+from tests.protocols.fuzzing import FUZZED_PARSERS
 from tests.protocols.fuzzing.http1 import Stream
 from tests.protocols.fuzzing.http1_broken import Broken
 from tests.protocols.fuzzing.http1_checks import serve_stream
@@ -30,6 +31,12 @@ from tests.protocols.test_websocket_support import (
 )
 from tests.protocols.test_websocket_support import Recorder as WebSocketRecorder
 from tests.serving import serve
+
+
+@pytest.fixture(params=FUZZED_PARSERS)
+def http(request: pytest.FixtureRequest) -> str:
+    """Only the parsers the fuzzers know (FUZZED_PARSERS), not every ``http`` of conftest.py."""
+    return str(request.param)
 
 
 async def test_http_1_0_expect_100_continue_is_ignored(http: str) -> None:

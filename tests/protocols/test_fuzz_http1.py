@@ -14,10 +14,18 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from tests.protocols.fuzzing import FUZZED_PARSERS
 from tests.protocols.fuzzing.http1 import Stream, streams
 from tests.protocols.fuzzing.http1_broken import KINDS
 from tests.protocols.fuzzing.http1_checks import check, serve_stream
 from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
+
+
+@pytest.fixture(params=FUZZED_PARSERS)
+def http(request: pytest.FixtureRequest) -> str:
+    """Only the parsers the fuzzers know (FUZZED_PARSERS), not every ``http`` of conftest.py."""
+    return str(request.param)
+
 
 pytestmark = pytest.mark.timeout(TIMEOUT)
 

@@ -20,3 +20,9 @@ Modules:
   lands. It goes here, on the same loop and transport, with its test module
   ``tests/protocols/test_fuzz_http2.py``.
 """
+
+from __future__ import annotations
+
+#: The HTTP/1.1 parsers whose answers the fuzzers know (tests/protocols/fuzzing/http1_broken.py
+#: states them per parser). zttp's parser joins once its answers are written down there.
+FUZZED_PARSERS = ["h11", "httptools"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 import sys
 from collections.abc import Callable
@@ -208,10 +209,10 @@ def run(
         try:
             if config.should_reload:
                 change_reload = _supervisor("ChangeReload")
-                change_reload(config, target=server.run, sockets=config.bind_sockets()).run()
+                change_reload(config, target=server.run, sockets=_supervisor_sockets(config)).run()
             elif config.workers > 1:
                 multiprocess = _supervisor("Multiprocess")
-                multiprocess(config, sockets=config.bind_sockets()).run()
+                multiprocess(config, sockets=_supervisor_sockets(config)).run()
             else:
                 server.run()
         except KeyboardInterrupt:
@@ -223,6 +224,18 @@ def run(
 
         if not server.started and not config.should_reload and config.workers == 1:
             sys.exit(STARTUP_FAILURE)
+
+
+def _supervisor_sockets(config: Config) -> list[socket.socket]:
+    """The sockets a supervisor hands its workers.
+
+    With upstream's options, the one socket of ``Config.bind_socket()``, as upstream
+    binds it (programs and tests patch that method); ``bind`` and ``reuse_port``
+    need every address, each socket ready for SO_REUSEPORT copies.
+    """
+    if config.bind or config.reuse_port:
+        return config.bind_sockets()
+    return [config.bind_socket()]
 
 
 def _unix_socket_paths(config: Config) -> list[str]:
