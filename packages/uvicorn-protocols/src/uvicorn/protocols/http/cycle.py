@@ -41,8 +41,12 @@ class ResponseWriter(Protocol):
     accepts_early_hints: bool
 
     @property
-    def head_held(self) -> bool:
-        """True while the head of a started response waits for its first body: nothing is written yet."""
+    def head_replaceable(self) -> bool:
+        """True while nothing of a started response is written, so a failure can be a 500 instead.
+
+        The HTTP/1.1 writer holds the head until the first body message; an HTTP/2
+        stream says False (a failure resets it, as upstream's does).
+        """
 
     def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
         """Check and hold the response head (raises for a status or header that must not be sent)."""
@@ -197,7 +201,8 @@ class RequestResponseCycle:
             if not self.response_complete:
                 self.writer.flush()  # what the app sent before it failed goes out first
             logger.error("Exception in ASGI application\n", exc_info=exc)
-            if self.nothing_written:
+            # GeneratorExit: this coroutine is being closed unfinished (collected), and may not await.
+            if self.can_still_answer_500 and not isinstance(exc, GeneratorExit):
                 await self.send_500_response()
             else:
                 self.writer.abort()  # HTTP/1.1 closes the connection; HTTP/2 resets an unfinished stream
@@ -216,7 +221,7 @@ class RequestResponseCycle:
                 await self.send_500_response()
             else:
                 logger.error("ASGI callable returned without completing response.")
-                if self.nothing_written:
+                if self.can_still_answer_500:
                     await self.send_500_response()
                 else:
                     self.writer.abort()
@@ -224,14 +229,14 @@ class RequestResponseCycle:
             self.conn.tasks.discard(self.task)
 
     @property
-    def nothing_written(self) -> bool:
-        """True while no byte of the response has gone out: a failure can still be answered with a 500.
+    def can_still_answer_500(self) -> bool:
+        """True while a failure can still be answered with a 500: no response started, or none written.
 
-        The head waits for the first body message, so an app that fails after
-        ``http.response.start`` but before its body, or whose first body does not fit
-        its head, has written nothing yet.
+        On HTTP/1.1 the head waits for the first body message, so an app that fails
+        after ``http.response.start`` but before its body, or whose first body does not
+        fit its head, has written nothing yet (``ResponseWriter.head_replaceable``).
         """
-        return not self.response_started or self.writer.head_held
+        return not self.response_started or self.writer.head_replaceable
 
     async def send_500_response(self) -> None:
         """Answer 500 (and, on HTTP/1.1, close the connection), in place of any head not written yet."""

@@ -57,8 +57,8 @@ class HTTP11Writer:
         self._writes = None
 
     @property
-    def head_held(self) -> bool:
-        return self._head is not None
+    def head_replaceable(self) -> bool:
+        return self._head is not None  # held until the first body message: nothing written yet
 
     def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
         head = self._head

@@ -48,6 +48,8 @@ class HTTP2Stream:
 
     accepts_trailers = True
     accepts_early_hints = True
+    # A failure after http.response.start resets the stream (as upstream), never a 500 in its place.
+    head_replaceable = False
 
     def __init__(
         self, conn: HTTP2Connection, stream_id: int, request_length: int | None, send_trailers: bool
@@ -98,10 +100,6 @@ class HTTP2Stream:
         self._fields, self._length_left = response_fields(headers, self.conn.server_state.default_headers)
         self._with_body = cycle.scope["method"] != "HEAD" and status not in NO_CONTENT_STATUSES
 
-    @property
-    def head_held(self) -> bool:
-        return self._status != 0
-
     def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
         if self.reset:
             return
@@ -109,10 +107,6 @@ class HTTP2Stream:
         engine = conn.engine
         last = not more_body and not cycle.trailers_expected
         if self._status:
-            if self._with_body and self._length_left is not None:
-                # A first body that does not fit its content-length fails before the head goes
-                # out, so the cycle can still answer 500 (the HTTP/1.1 writer does the same).
-                self._check_length(more_body, self._length_left - len(body))
             status, self._status = self._status, 0
             fields = self._fields
             if not more_body and self._length_left is None and self._with_body:
@@ -131,20 +125,17 @@ class HTTP2Stream:
             body = b""
         elif self._length_left is not None:
             self._length_left -= len(body)
-            self._check_length(more_body, self._length_left)
+            if self._length_left < 0:
+                raise RuntimeError("Response content longer than Content-Length")
+        self._check_length(more_body)
         if body or last:
             engine.send_data(self.stream_id, body, last)
             self.ended = last
             self._blocked = engine.has_pending(self.stream_id)
         conn.write_soon()
 
-    def _check_length(self, more_body: bool, left: int | None = None) -> None:
-        """Raise if the body overran its content-length, or ended short of it."""
-        if left is None:
-            left = self._length_left
-        if left is not None and left < 0:
-            raise RuntimeError("Response content longer than Content-Length")
-        if not more_body and self._with_body and left:
+    def _check_length(self, more_body: bool) -> None:
+        if not more_body and self._with_body and self._length_left:
             raise RuntimeError("Response content shorter than Content-Length")
 
     def trailers(self, cycle: RequestResponseCycle, headers: Any, more_trailers: bool) -> None:
