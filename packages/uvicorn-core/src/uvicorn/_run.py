@@ -14,7 +14,7 @@ import ssl
 import sys
 from collections.abc import Callable
 from configparser import RawConfigParser
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._bind_addresses import parse_bind_address
 from uvicorn._startup import STARTUP_FAILURE, exit_on_startup_error, startup_failure
@@ -110,6 +110,10 @@ def run(
     limit_max_memory: int | None = None,
     max_worker_lifetime: float | None = None,
     max_worker_lifetime_jitter: float = 0,
+    access_log_format: str | None = None,
+    log_format: Literal["text", "json"] = "text",
+    admin_port: int | None = None,
+    admin_host: str = "127.0.0.1",
 ) -> None:
     """Serve ``app`` until interrupted; the options are :class:`Config`'s, plus ``app_dir``.
 
@@ -188,6 +192,10 @@ def run(
             limit_max_memory=limit_max_memory,
             max_worker_lifetime=max_worker_lifetime,
             max_worker_lifetime_jitter=max_worker_lifetime_jitter,
+            access_log_format=access_log_format,
+            log_format=log_format,
+            admin_port=admin_port,
+            admin_host=admin_host,
             http2_engine=http2_engine,
             http2_max_concurrent_streams=http2_max_concurrent_streams,
             http2_max_resets=http2_max_resets,

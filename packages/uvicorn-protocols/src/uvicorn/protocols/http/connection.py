@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
 from uvicorn.protocols.http.h2c_upgrade import H2cRequest, h2c_request, switch_to_h2c
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
@@ -75,6 +76,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "config",
         "connections",
         "cycle",
+        "exchanges",
         "flow",
         "h2c_class",
         "limit_concurrency",
@@ -109,7 +111,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
-        self.access_log = self.access_logger.hasHandlers()
+        self.exchanges = watch_exchanges(config, server_state, self.access_logger)  # metrics, other lines
+        self.access_log = self.access_logger.hasHandlers() and not (self.exchanges and self.exchanges.access)
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
         # With --http2, an "Upgrade: h2c" request switches the connection to this protocol.
@@ -300,6 +303,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
+            count_rejection(self.server_state, 503)
 
         keep_alive = not facts.close and not self._peer_eof
         cycle = RequestResponseCycle(scope, self, self.writer, self.flow, keep_alive, facts.expect_100)
@@ -343,6 +347,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     def reject(self, status: int, message: str, reason: str | None = None) -> None:
         """Answer a request we refuse with ``status`` and close the connection."""
         self.logger.warning("Invalid HTTP request received. %s", refusal_detail(status, message, reason))
+        count_rejection(self.server_state, status)
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None

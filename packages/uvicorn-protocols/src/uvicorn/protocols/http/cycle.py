@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
     from uvicorn.protocols.http.access_log import ConnectionAccessLog
+    from uvicorn.protocols.http.exchange import Exchange, ExchangeWatch
 
 __all__ = ["CycleOwner", "RequestResponseCycle", "ResponseWriter", "WriteFlow"]
 
@@ -89,6 +90,7 @@ class CycleOwner(Protocol):
     tasks: set[asyncio.Task[None]]
     access_log: bool
     access_lines: ConnectionAccessLog
+    exchanges: ExchangeWatch | None  # metrics and access lines beyond upstream's (exchange.py)
 
     def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app took the buffered body and waits for more."""
@@ -109,6 +111,7 @@ class RequestResponseCycle:
         "body_sent",
         "conn",
         "disconnected",
+        "exchange",
         "flow",
         "keep_alive",
         "more_body",
@@ -149,6 +152,9 @@ class RequestResponseCycle:
         self._body_done = False
         self._client_done = False
         self._event: asyncio.Event | None = None
+        # Metrics and access lines beyond upstream's (exchange.py): None unless the server asks.
+        watch = conn.exchanges
+        self.exchange: Exchange | None = None if watch is None else watch.begin(scope)
 
     # ------------------------------------------------------------ fed by the connection
 
@@ -156,6 +162,8 @@ class RequestResponseCycle:
         """Buffer request body bytes for the app; True once the buffer is past the high-water mark."""
         self._chunks.append(chunk)
         self._buffered += len(chunk)
+        if self.exchange is not None:
+            self.exchange.received += len(chunk)
         self._wake()
         return self._buffered > HIGH_WATER_LIMIT
 
@@ -226,6 +234,8 @@ class RequestResponseCycle:
                 else:
                     self.writer.abort()
         finally:
+            if self.exchange is not None and not self.response_complete:
+                self.exchange.finish()  # abandoned: the app failed or the client left
             self.conn.tasks.discard(self.task)
 
     @property
@@ -245,6 +255,8 @@ class RequestResponseCycle:
         self.keep_alive = False
         # What the app started was never written: the 500's start replaces its held head.
         self.response_started = self.trailers_expected = False
+        if self.exchange is not None:
+            self.exchange.sent = 0  # the app's body, if any, did not fit its head and was not written
         start, body = error_messages(500, "Internal Server Error")
         await self.send(start)
         await self.send(body)
@@ -312,7 +324,10 @@ class RequestResponseCycle:
             raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
         else:
             more_body = message.get("more_body", False)
-            self.writer.body(self, message.get("body", b""), more_body)  # type: ignore[arg-type]
+            body = message.get("body", b"")
+            if self.exchange is not None:
+                self.exchange.sent += len(body)  # type: ignore[arg-type]
+            self.writer.body(self, body, more_body)  # type: ignore[arg-type]
             if not more_body:
                 if self.trailers_expected:
                     self.body_sent = True
@@ -322,6 +337,8 @@ class RequestResponseCycle:
     def _start_response(self, message: dict[str, Any]) -> None:
         self.writer.start(self, message["status"], message.get("headers", ()))
         self.response_started = True
+        if self.exchange is not None:
+            self.exchange.response_headers = message.get("headers", ())
         # Once a response starts, "100 Continue" would land inside it (an app may still
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
@@ -330,5 +347,7 @@ class RequestResponseCycle:
 
     def _complete(self) -> None:
         self.response_complete = True
+        if self.exchange is not None:
+            self.exchange.finish()
         self._wake()
         self.conn.response_done(self)

@@ -104,6 +104,8 @@ class HTTP11Writer:
         conn = self._conn
         if conn.access_log:
             conn.access_lines.log(scope, head.status)  # one line per response, as its head goes out
+        if cycle.exchange is not None:
+            cycle.exchange.head_sent(head.status)
         if more_body:
             if self._with_body:  # a streamed body: its pieces leave together (streamed_writes.py)
                 writes = self._writes = StreamedWrites(self._transport, conn.loop)

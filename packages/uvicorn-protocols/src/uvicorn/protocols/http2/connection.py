@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem
@@ -62,7 +63,8 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
-        self.access_log = self.access_logger.hasHandlers()
+        self.exchanges = watch_exchanges(config, server_state, self.access_logger)  # metrics, other lines
+        self.access_log = self.access_logger.hasHandlers() and not (self.exchanges and self.exchanges.access)
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.root_path: str = config.root_path
         self.limit_concurrency = config.limit_concurrency
@@ -240,6 +242,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
+            count_rejection(self.server_state, 503)
         task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         self.tasks.add(task)
         self._opened += 1

@@ -114,6 +114,8 @@ class HTTP2Stream:
                 self._length_left = len(body)
             if conn.access_log:
                 conn.access_lines.log(cycle.scope, status)
+            if cycle.exchange is not None:
+                cycle.exchange.head_sent(status)
             head_ends = last and (not body or not self._with_body)
             engine.send_response(self.stream_id, status, fields, head_ends)
             if head_ends:
