@@ -26,6 +26,7 @@ from uvicorn.protocols.http.request_head import (
     check_version,
     decode_path,
     inspect_headers,
+    refusal_detail,
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
@@ -272,7 +273,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             facts = inspect_headers(headers, http_version == "1.1")
             raw_path, query_string = split_target(target)
         except HeadProblem as problem:
-            self.reject(problem.status, problem.message)
+            self.reject(problem.status, problem.message, problem.reason)
             return
 
         scope: HTTPScope = self._scope_template.copy()  # type: ignore[assignment]
@@ -349,7 +350,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def reject(self, status: int, message: str, reason: str | None = None) -> None:
         """Answer a request we refuse with ``status`` and close the connection."""
-        self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
+        self.logger.warning("Invalid HTTP request received. %s", refusal_detail(status, message, reason))
         count_rejection(self.server_state, status)
         if self._head_timer is not None:
             self._head_timer.cancel()

@@ -43,6 +43,14 @@ class ResponseWriter(Protocol):
     accepts_trailers: bool
     accepts_early_hints: bool
 
+    @property
+    def head_replaceable(self) -> bool:
+        """True while nothing of a started response is written, so a failure can be a 500 instead.
+
+        The HTTP/1.1 writer holds the head until the first body message; an HTTP/2
+        stream says False (a failure resets it, as upstream's does).
+        """
+
     def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
         """Check and hold the response head (raises for a status or header that must not be sent)."""
 
@@ -211,7 +219,8 @@ class RequestResponseCycle:
             if not self.response_complete:
                 self.writer.flush()  # what the app sent before it failed goes out first
             logger.error("Exception in ASGI application\n", exc_info=exc)
-            if not self.response_started:
+            # GeneratorExit: this coroutine is being closed unfinished (collected), and may not await.
+            if self.can_still_answer_500 and not isinstance(exc, GeneratorExit):
                 await self.send_500_response()
             else:
                 self.writer.abort()  # HTTP/1.1 closes the connection; HTTP/2 resets an unfinished stream
@@ -230,17 +239,34 @@ class RequestResponseCycle:
                 await self.send_500_response()
             else:
                 logger.error("ASGI callable returned without completing response.")
-                self.writer.abort()
+                if self.can_still_answer_500:
+                    await self.send_500_response()
+                else:
+                    self.writer.abort()
         finally:
             if self.exchange is not None and not self.response_complete:
                 self.exchange.finish()  # abandoned: the app failed or the client left
             self.conn.tasks.discard(self.task)
 
+    @property
+    def can_still_answer_500(self) -> bool:
+        """True while a failure can still be answered with a 500: no response started, or none written.
+
+        On HTTP/1.1 the head waits for the first body message, so an app that fails
+        after ``http.response.start`` but before its body, or whose first body does not
+        fit its head, has written nothing yet (``ResponseWriter.head_replaceable``).
+        """
+        return not self.response_started or self.writer.head_replaceable
+
     async def send_500_response(self) -> None:
-        """Answer 500 (and, on HTTP/1.1, close the connection)."""
+        """Answer 500 (and, on HTTP/1.1, close the connection), in place of any head not written yet."""
         if self.disconnected or self.writer.is_closing():
             return
         self.keep_alive = False
+        # What the app started was never written: the 500's start replaces its held head.
+        self.response_started = self.trailers_expected = False
+        if self.exchange is not None:
+            self.exchange.sent = 0  # the app's body, if any, did not fit its head and was not written
         start, body = error_messages(500, "Internal Server Error")
         await self.send(start)
         await self.send(body)

@@ -89,48 +89,20 @@ class HTTP11Writer:
         self._trailers_follow = cycle.trailers_expected and self._with_body and scope["http_version"] == "1.1"
         self._trailer_fields = None
         if self._trailers_follow:
-            head.chunked = True  # as if the app asked for chunked: a content-length is dropped
+            head.use_chunked()  # as if the app asked for chunked: a content-length is dropped
             if client_accepts_trailers(scope["headers"]):
                 self._trailer_fields = []
+
+    @property
+    def head_replaceable(self) -> bool:
+        return self._head is not None  # held until the first body message: nothing written yet
 
     def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
         if self._trailers_follow:
             more_body = True  # the last chunk comes with the trailers
         head = self._head
         if head is not None:
-            self._head = None
-            scope = cycle.scope
-            data = head.finish(
-                self._with_body,
-                None if more_body else body,
-                scope["http_version"] == "1.1",
-                scope["method"] == "HEAD",
-            )
-            cycle.keep_alive = head.keep_alive
-            conn = self._conn
-            if conn.access_log:
-                conn.access_lines.log(scope, head.status)
-            if cycle.exchange is not None:
-                cycle.exchange.head_sent(head.status)
-            if self._with_body:
-                if not more_body and not head.chunked and head.content_length == len(body):
-                    framed = body  # the whole body in one message, as announced: nothing to frame
-                else:
-                    self._framing = BodyFraming(head)
-                    framed = self._framing.frame(body, more_body)
-                if more_body:  # a streamed body: its pieces leave together (streamed_writes.py)
-                    writes = self._writes = StreamedWrites(self._transport, conn.loop)
-                    writes.write(data)
-                    if framed:
-                        writes.write(framed)
-                    data = b""
-                elif len(framed) < _COPY_LIMIT:
-                    data += framed
-                else:
-                    self._transport.write(data)
-                    data = framed
-            if data:
-                self._transport.write(data)
+            self._write_head(cycle, head, body, more_body)
         elif self._with_body:
             framed = self._framing.frame(body, more_body)  # type: ignore[union-attr]
             if framed:
@@ -159,7 +131,7 @@ class HTTP11Writer:
                     if self._with_body or (
                         scope["method"] == "HEAD" and head.status not in NO_CONTENT_STATUSES
                     ):
-                        head.content_length = part.count
+                        head.announce_length(part.count)
                 elif head.content_length != part.count and self._with_body:
                     longer = "longer" if part.count > head.content_length else "shorter"
                     raise RuntimeError(f"Response content {longer} than Content-Length")
@@ -201,6 +173,50 @@ class HTTP11Writer:
         self._head = None
         self._trailers_follow = False
         return True
+
+    def _write_head(
+        self, cycle: RequestResponseCycle, head: ResponseHead, body: bytes, more_body: bool
+    ) -> None:
+        """Write the head with the first body message, once that body is known to fit the head."""
+        scope = cycle.scope
+        data = head.finish(
+            self._with_body,
+            None if more_body else body,
+            scope["http_version"] == "1.1",
+            scope["method"] == "HEAD",
+        )
+        framed = b""
+        framing = None
+        if self._with_body:
+            if not more_body and not head.chunked and head.content_length == len(body):
+                framed = body  # the whole body in one message, as announced: nothing to frame
+            else:
+                framing = BodyFraming(head)
+                framed = framing.frame(body, more_body)  # raises if longer than its content-length
+                if not more_body:
+                    framing.check_complete()  # raises if shorter
+        # Nothing was written above: a first body that does not fit its head leaves room for a 500.
+        self._head = None
+        self._framing = framing if more_body else None
+        cycle.keep_alive = head.keep_alive
+        conn = self._conn
+        if conn.access_log:
+            conn.access_lines.log(scope, head.status)  # one line per response, as its head goes out
+        if cycle.exchange is not None:
+            cycle.exchange.head_sent(head.status)
+        if more_body:
+            if self._with_body:  # a streamed body: its pieces leave together (streamed_writes.py)
+                writes = self._writes = StreamedWrites(self._transport, conn.loop)
+                writes.write(data)
+                if framed:
+                    writes.write(framed)
+                return
+        elif len(framed) < _COPY_LIMIT:
+            data += framed
+        else:
+            self._transport.write(data)
+            data = framed
+        self._transport.write(data)
 
     def trailers(self, cycle: RequestResponseCycle, headers: Any, more_trailers: bool) -> None:
         fields = trailer_fields(headers)  # checked even when dropped: a bad field is the app's error

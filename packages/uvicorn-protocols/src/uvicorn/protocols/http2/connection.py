@@ -19,7 +19,7 @@ from uvicorn.protocols.http.cycle import RequestResponseCycle
 from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
-from uvicorn.protocols.http.request_head import HeadProblem
+from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
 from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http2_extensions
 from uvicorn.protocols.http2.engine import (
     ENHANCE_YOUR_CALM,
@@ -225,7 +225,8 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             scope["extensions"] = self.extensions.for_request("2")
         except HeadProblem as problem:
             # Refused before the app sees it: this stream is answered, the connection goes on.
-            self.logger.warning("Invalid HTTP request received (%d): %s", problem.status, problem.message)
+            detail = refusal_detail(problem.status, problem.message, problem.reason)
+            self.logger.warning("Invalid HTTP request received. %s", detail)
             headers, body = refusal(problem, self.server_state.default_headers)
             self.engine.send_response(stream_id, problem.status, headers, False)
             self.engine.send_data(stream_id, body, True)

@@ -52,6 +52,8 @@ class HTTP2Stream:
 
     accepts_trailers = True
     accepts_early_hints = True
+    # A failure after http.response.start resets the stream (as upstream), never a 500 in its place.
+    head_replaceable = False
 
     def __init__(
         self, conn: HTTP2Connection, stream_id: int, request_length: int | None, send_trailers: bool
