@@ -67,6 +67,7 @@ class Settings:
     http2_max_resets: int = 200
     http2_max_control_frames: int = 500
     http2_header_table_size: int = 4096
+    ssl_certfile: str | None = None
 
 
 @dataclass

@@ -18,6 +18,7 @@ it what they do (and make no call at all when it is None).
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class ProtocolConfig(Protocol):
     http2_max_control_frames: int
     #: HPACK dynamic table a client may use for its headers.
     http2_header_table_size: int
+    #: The server's certificate file (PEM): the ``server_cert`` of the ``tls`` scope extension.
+    ssl_certfile: str | os.PathLike[str] | None
 
     # Read-only properties where a settable attribute would demand the exact type: core's
     # Config derives asgi_version, and types timeout_keep_alive int (as upstream).

@@ -29,9 +29,10 @@ from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.pipeline import Pipeline, Refusal
 from uvicorn.protocols.http.request_bounds import RequestBounds
-from uvicorn.protocols.http.request_head import HeadProblem
+from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
 from uvicorn.protocols.http.response_head import error_response
 from uvicorn.protocols.http.scope import ScopeMaker
+from uvicorn.protocols.http.scope_extensions import http1_extensions
 from uvicorn.protocols.http.upgrade import (
     NO_WEBSOCKET_LIBRARY,
     PendingUpgrade,
@@ -59,6 +60,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "__weakref__",
         "_context",
         "_draining",
+        "_extensions",
         "_peer_eof",
         "_scopes",
         "_upgrade",
@@ -176,6 +178,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self._scopes = ScopeMaker(
             config.asgi_version, config.root_path, self.app_state, self.scheme, self.server, self.client
         )
+        self._extensions = http1_extensions(self.transport, config.ssl_certfile)
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", self.log_prefix())
         self.bounds.deadline.start()
@@ -242,6 +245,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
 
         scope = self.scope = self._scopes.scope(method, http_version, raw_path, query_string, headers)
+        scope["extensions"] = self._extensions.for_request(http_version)
 
         if facts.upgrade is not None:
             request = (method, target, http_version, headers)
@@ -303,7 +307,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
         ``bound``: the option refused it, when the status does not tell (for the metrics).
         """
-        self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
+        self.logger.warning("Invalid HTTP request received. %s", refusal_detail(status, message, reason))
         count_rejection(self.server_state, status, bound)
         self.bounds.deadline.stop()
         response = error_response(status, message, default_headers=self.server_state.default_headers)

@@ -13,7 +13,7 @@ from typing import ClassVar
 import zttp
 
 from uvicorn.protocols.http.connection import HTTPConnection
-from uvicorn.protocols.http.request_head import INVALID_REQUEST
+from uvicorn.protocols.http.request_head import INVALID_REQUEST, request_line_problem
 
 __all__ = ["ZttpProtocol"]
 
@@ -29,7 +29,7 @@ _NEED_DATA = zttp.NEED_DATA
 class ZttpProtocol(HTTPConnection):
     """HTTP/1.1 with zttp's parser."""
 
-    __slots__ = ("_awaiting_head", "_line_done", "parser")
+    __slots__ = ("_awaiting_head", "_first_head", "_line_done", "parser")
 
     alpn_protocols: ClassVar[list[str] | None] = None
 
@@ -38,6 +38,8 @@ class ZttpProtocol(HTTPConnection):
         self.parser = zttp.Connection(zttp.SERVER)
         self._awaiting_head = True  # the next bytes start a request head
         self._line_done = False  # the request line of the head being received is complete
+        # The connection's first head while its request line arrives (None once looked at).
+        self._first_head: bytes | None = b""
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
@@ -80,8 +82,8 @@ class ZttpProtocol(HTTPConnection):
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
                     return
                 event = parser.next_event()  # type: ignore[assignment]
-            if self._mid_head() and not self._line_done and self.bounds.received > self.limit_request_line:
-                self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+            if self._mid_head():
+                self._check_partial_head(data)
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
@@ -91,6 +93,22 @@ class ZttpProtocol(HTTPConnection):
                 self.reject(431, "Request header fields too large.", str(exc))
             else:
                 self.reject(400, INVALID_REQUEST, str(exc))
+
+    def _check_partial_head(self, data: bytes) -> None:
+        """A head still arriving: refuse it now if it is already too long, or can never become valid."""
+        if not self._line_done:
+            if self.bounds.received > self.limit_request_line:
+                self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+            elif self._first_head is not None and self.scope is None:
+                self._first_head += data
+        elif self._first_head is not None and self.scope is None:
+            # zttp reads nothing until the whole head is in, and keeps what follows a request to
+            # itself: the request line is looked at here for the connection's first head, whose
+            # every byte came this way (where an HTTP/0.9 client sends its one request line).
+            head, self._first_head = self._first_head + data, None
+            problem = request_line_problem(head)
+            if problem is not None:
+                self.reject(400, INVALID_REQUEST, problem)
 
     def _message_done(self) -> None:
         self._awaiting_head = True

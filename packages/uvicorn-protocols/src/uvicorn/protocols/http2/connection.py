@@ -21,7 +21,8 @@ from uvicorn.protocols.http.deadline import Deadline
 from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
-from uvicorn.protocols.http.request_head import HeadProblem
+from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
+from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http2_extensions
 from uvicorn.protocols.http2.engine import (
     ENHANCE_YOUR_CALM,
     NO_ERROR,
@@ -97,6 +98,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.websockets: dict[int, WebSocketStream] = {}  # open WebSocket streams (RFC 8441)
         self.waiting: set[HTTP2Stream] = set()  # streams whose send() waits for window or transport
         self.scope_template: dict[str, Any] = {}  # the scope fields every stream shares
+        self.extensions: ScopeExtensions = http2_extensions(None, None)  # until the connection is made
         self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
         self._last_stream_id = 0
         self._opened = 0  # streams accepted on this connection
@@ -119,6 +121,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.transport = cast("asyncio.Transport", transport)
         self.flow = FlowControl(self.transport, self.loop, self.timeout_response_send)
         self.client = get_remote_addr(self.transport)
+        self.extensions = http2_extensions(self.transport, self.config.ssl_certfile)
         self.scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
@@ -228,6 +231,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             scope, facts = read_request(
                 self.scope_template, self._raw_root_path, method, target, headers, self.limits
             )
+            scope["extensions"] = self.extensions.for_request("2")
         except HeadProblem as problem:
             # Refused before the app sees it: this stream is answered, the connection goes on.
             self.answer_stream(stream_id, problem.status, problem.message, problem.reason)
@@ -325,10 +329,10 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             stream.reset = True
 
     def answer_stream(
-        self, stream_id: int, status: int, message: str, reason: str, bound: str | None = None
+        self, stream_id: int, status: int, message: str, reason: str | None, bound: str | None = None
     ) -> None:
         """The server's own answer on a stream (the shared error response), logged as a refusal."""
-        self.logger.warning("Invalid HTTP request received (%d): %s", status, reason)
+        self.logger.warning("Invalid HTTP request received. %s", refusal_detail(status, message, reason))
         count_rejection(self.server_state, status, bound)
         headers, body = refusal(HeadProblem(status, message), self.server_state.default_headers)
         self.engine.send_response(stream_id, status, headers, False)

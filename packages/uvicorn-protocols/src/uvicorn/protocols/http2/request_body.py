@@ -19,6 +19,7 @@ from uvicorn.protocols.http.body_limits import (
 )
 from uvicorn.protocols.http.exchange import count_rejection
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+from uvicorn.protocols.http.request_head import refusal_detail
 from uvicorn.protocols.http2.engine import CANCEL, NO_ERROR, PROTOCOL_ERROR
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class RequestBodies:
             # RFC 9113 8.1: a complete answer, then "stop sending" (RST_STREAM NO_ERROR).
             self._conn.reset_stream(stream, NO_ERROR)
         else:
-            self._conn.logger.warning("Invalid HTTP request received (%d): %s", status, reason)
+            detail = refusal_detail(status, message, reason)
+            self._conn.logger.warning("Invalid HTTP request received. %s", detail)
             count_rejection(self._conn.server_state, status, bound)
             self._conn.reset_stream(stream, CANCEL)

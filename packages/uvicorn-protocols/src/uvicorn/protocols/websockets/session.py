@@ -118,6 +118,9 @@ class WebSocketSession:
             self._root_path,
             self._app_state.copy(),
         )
+        if carrier.tls is not None:
+            extensions: dict[str, Any] = self.scope["extensions"]
+            extensions["tls"] = {**carrier.tls, "client_cert_chain": list(carrier.tls["client_cert_chain"])}
         if self._fresh_context:
             # Nothing set around the server (or in the lifespan) leaks into the app.
             task = contextvars.Context().run(self.loop.create_task, self.run_asgi())
