@@ -33,7 +33,7 @@ class Served:
 
     written: bytes
     written_after_close: bytes
-    closed_by_server: bool  # before the client went away
+    closed_by_server: bool  # before the client went away (or half-closed, to linger)
     half_closed_by_server: bool
     stalled: bool  # the client had more to send, and the server never read again
     loop_errors: list[dict[str, Any]]
@@ -76,7 +76,8 @@ def serve(
             elif ending == "half-close":
                 connection.half_close()
             loop.run_until_idle()
-            closed_by_server = connection.closing
+            # A half-close ends the server's side as a close does (a lingering close reads on).
+            closed_by_server = connection.closing or connection.eof_written
             connection.go_away()
             loop.run_until_idle()
         return Served(

@@ -27,6 +27,7 @@ from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
+from uvicorn.protocols.http.lingering_close import close_lingering
 from uvicorn.protocols.http.pipeline import Pipeline, Refusal
 from uvicorn.protocols.http.request_bounds import RequestBounds
 from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
@@ -197,8 +198,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.flow.resume_writing()  # wakes senders blocked on a full buffer: they see the disconnect
 
     def eof_received(self) -> bool | None:
-        # A client may half-close after sending its request: keep the transport open
-        # so the response can still be written, then close.
+        # A client may half-close after its request: keep the transport open for the response.
         self._peer_eof = True
         reading = self.pipeline.reading
         if reading is not None and reading.more_body:
@@ -316,8 +316,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.flow.pause_reading()  # the answer goes out in turn (response_done)
             return
         if refusal is Refusal.IN_FLIGHT:
-            # The request in flight can never complete its body: answer it if the app has
-            # not begun to, and tell the app (http.disconnect).
+            # Its body can never complete: answer it if the app has not begun to, tell the app.
             cycle = self.cycle
             assert cycle is not None
             if not cycle.response_started:
@@ -325,7 +324,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             cycle.feed_disconnect()
         elif refusal is Refusal.NOW and not self.transport.is_closing():
             self.transport.write(response)
-        self.flow.close()
+        self._close_after_answer()
 
     # ------------------------------------------------------------ called by the cycle
 
@@ -348,7 +347,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if transport.is_closing():
             return
         if not cycle.keep_alive:
-            self.flow.close()
+            self._close_after_answer()
             return
         self.cycle = None
         pipeline = self.pipeline
@@ -363,7 +362,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
         if pipeline.owed_error is not None:
             transport.write(pipeline.owed_error)
-            self.flow.close()
+            self._close_after_answer()
             return
         if self._upgrade is not None and self._upgrade.trailing is not None:
             switch_protocol(self, self._upgrade)
@@ -419,6 +418,12 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             # timeout_keep_alive bounds the wait for the next request's first byte;
             # from that byte, data_received gives its head timeout_request_head to arrive.
             self._start_keep_alive_timer()
+
+    def _close_after_answer(self) -> None:  # the client may still be sending: lingering_close.py
+        cycle = self.cycle  # a response cut short has no answer to keep from a reset
+        cut_short = cycle is not None and cycle.response_started and not cycle.response_complete
+        if close_lingering(self, self._peer_eof or cut_short):
+            self.writer.hand_over()  # an app finishing in the background writes nothing more
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # A task copies the context it is created in; create_task(context=...) needs 3.11.

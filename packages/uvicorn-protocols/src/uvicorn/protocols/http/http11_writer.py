@@ -18,6 +18,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.file_send import FileSender, file_sender
+from uvicorn.protocols.http.lingering_close import HANDED_OVER
 from uvicorn.protocols.http.response_head import BodyFraming, ResponseHead, header_kind, serialized_defaults
 from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 from uvicorn.protocols.http.streamed_writes import StreamedWrites
@@ -261,3 +262,7 @@ class HTTP11Writer:
 
     def is_closing(self) -> bool:
         return self._transport.is_closing()
+
+    def hand_over(self) -> None:
+        """The transport went to a lingering close (``lingering_close.py``): write and close nothing more."""
+        self._transport = HANDED_OVER

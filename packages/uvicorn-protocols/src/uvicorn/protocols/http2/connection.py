@@ -21,6 +21,7 @@ from uvicorn.protocols.http.deadline import Deadline
 from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
+from uvicorn.protocols.http.lingering_close import close_lingering
 from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
 from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http2_extensions
 from uvicorn.protocols.http2.engine import (
@@ -183,7 +184,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             self.logger.warning("Invalid HTTP/2 frame received: %s", failure)
             self._write_now()
             self._abandon_streams()
-            self.transport.close()
+            close_lingering(self)  # the GOAWAY must not be lost to a reset (lingering_close.py)
             return
         self._write_now()
         if self._window_grew:
@@ -404,7 +405,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.engine.goaway(error_code, self._last_stream_id)
         self._write_now()
         self._abandon_streams()
-        self.transport.close()
+        close_lingering(self)
 
     def _abandon_streams(self) -> None:
         """The connection is gone or going: every app still running sees a disconnect."""
@@ -426,7 +427,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     def _close(self) -> None:
         if not self.transport.is_closing():
             self._write_now()
-            self.transport.close()
+            close_lingering(self)  # RFC 9113 6.8: the client may still be sending
 
     def _wake_waiting(self) -> None:
         waiting, self.waiting = self.waiting, set()
