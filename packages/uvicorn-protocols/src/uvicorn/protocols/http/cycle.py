@@ -43,12 +43,16 @@ class ResponseWriter(Protocol):
     accepts_trailers: bool
     accepts_early_hints: bool
 
-    @property
-    def head_replaceable(self) -> bool:
-        """True while nothing of a started response is written, so a failure can be a 500 instead.
+    #: Whether an app failing after ``http.response.start`` gets a 500 while the head is held
+    #: (HTTP/1.1); False: the failure resets the response instead (an HTTP/2 stream, as upstream's).
+    answers_500_after_start: bool
 
-        The HTTP/1.1 writer holds the head until the first body message; an HTTP/2
-        stream says False (a failure resets it, as upstream's does).
+    @property
+    def head_held(self) -> bool:
+        """True from ``start`` until the head is written: nothing of the response has gone out.
+
+        Both writers hold the head until the first body message; a 500's ``start``
+        replaces a held head (``RequestResponseCycle.can_still_answer_500``).
         """
 
     def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
@@ -60,9 +64,6 @@ class ResponseWriter(Protocol):
     async def send_file(self, cycle: RequestResponseCycle, part: FilePart, more_body: bool) -> None:
         """Write a file as one body message (``file_send.py``); raises before writing anything
         when the head says otherwise (a content-length that is not the file's)."""
-
-    def retract_head(self) -> bool:
-        """Forget the head held since ``start``; False if it was written already."""
 
     def trailers(self, cycle: RequestResponseCycle, headers: Any, more_trailers: bool) -> None:
         """Write (or, when the client did not ask for them, drop) trailer fields."""
@@ -258,11 +259,14 @@ class RequestResponseCycle:
     def can_still_answer_500(self) -> bool:
         """True while a failure can still be answered with a 500: no response started, or none written.
 
-        On HTTP/1.1 the head waits for the first body message, so an app that fails
-        after ``http.response.start`` but before its body, or whose first body does not
-        fit its head, has written nothing yet (``ResponseWriter.head_replaceable``).
+        The head waits for the first body message, so an app that fails after
+        ``http.response.start`` but before its body, or whose first body does not fit
+        its head, has written nothing yet (``ResponseWriter.head_held``): on HTTP/1.1
+        the 500 takes its place; an HTTP/2 stream is reset instead, as upstream's
+        (``answers_500_after_start``), unless the response was unstarted (``_send_file``).
         """
-        return not self.response_started or self.writer.head_replaceable
+        writer = self.writer
+        return not self.response_started or (writer.answers_500_after_start and writer.head_held)
 
     async def send_500_response(self) -> None:
         """Answer 500 (and, on HTTP/1.1, close the connection), in place of any head not written yet."""
@@ -395,8 +399,8 @@ class RequestResponseCycle:
             await self.writer.send_file(self, part, more_body)
         except BaseException:
             # A file that cannot be sent, found before the head went out: the response
-            # is not begun after all, so the app's failure becomes a 500.
-            if self.writer.retract_head():
+            # is not begun after all, so the app's failure becomes a 500 (on both versions).
+            if self.writer.head_held:
                 self.response_started = False
                 self.trailers_expected = False
             raise

@@ -56,6 +56,7 @@ class HTTP11Writer:
 
     accepts_trailers = True
     accepts_early_hints = True
+    answers_500_after_start = True
 
     def __init__(
         self, conn: HTTPConnection, transport: asyncio.Transport, server_state: ProtocolServerState
@@ -95,7 +96,7 @@ class HTTP11Writer:
                 self._trailer_fields = []
 
     @property
-    def head_replaceable(self) -> bool:
+    def head_held(self) -> bool:
         return self._head is not None  # held until the first body message: nothing written yet
 
     def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
@@ -167,13 +168,6 @@ class HTTP11Writer:
             if framing is not None:
                 self._framing = None
                 framing.check_complete()
-
-    def retract_head(self) -> bool:
-        if self._head is None:
-            return False
-        self._head = None
-        self._trailers_follow = False
-        return True
 
     def _write_head(
         self, cycle: RequestResponseCycle, head: ResponseHead, body: bytes, more_body: bool

@@ -53,7 +53,7 @@ class HTTP2Stream:
     accepts_trailers = True
     accepts_early_hints = True
     # A failure after http.response.start resets the stream (as upstream), never a 500 in its place.
-    head_replaceable = False
+    answers_500_after_start = False
 
     def __init__(
         self, conn: HTTP2Connection, stream_id: int, request_length: int | None, send_trailers: bool
@@ -189,11 +189,9 @@ class HTTP2Stream:
         finally:
             part.sent(position - part.offset)
 
-    def retract_head(self) -> bool:
-        if not self._status:
-            return False
-        self._status = 0
-        return True
+    @property
+    def head_held(self) -> bool:
+        return self._status != 0  # held until the first body message: nothing written yet
 
     def _check_length(self, more_body: bool) -> None:
         if not more_body and self._with_body and self._length_left:
