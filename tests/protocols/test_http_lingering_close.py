@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import sys
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.protocols.apps import Recorder, hello, read_body, send_response
 from tests.protocols.raw_http import READ_LIMIT_SECONDS, SIMPLE_GET, RawClient, request
-from tests.serving import serve, serve_in_thread
+from tests.serving import RunningServer, serve, serve_in_thread
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 from uvicorn.protocols.http import lingering_close
 
@@ -183,3 +185,58 @@ async def test_a_lingering_connection_is_not_counted_by_limit_concurrency(http: 
             await client.send(SIMPLE_GET)
             response = await client.read_response()
     assert (response.status, response.body) == (200, b"served")
+
+
+@pytest.fixture
+def tls_options(
+    tls_certificate_server_cert_path: str, tls_certificate_private_key_path: str
+) -> dict[str, str]:
+    return {"ssl_certfile": tls_certificate_server_cert_path, "ssl_keyfile": tls_certificate_private_key_path}
+
+
+@contextlib.asynccontextmanager
+async def tls_client(running: RunningServer, context: ssl.SSLContext) -> AsyncIterator[RawClient]:
+    reader, writer = await asyncio.open_connection(running.host, running.port, ssl=context)
+    try:
+        yield RawClient(reader, writer)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+
+
+async def test_under_tls_a_refused_client_that_keeps_sending_reads_the_whole_answer(
+    http: str, tls_options: dict[str, str], tls_ca_ssl_context: ssl.SSLContext
+) -> None:
+    """TLS has no half-close: the server reads and discards until the client has read and closed."""
+    head, options = REFUSED[413]
+    async with (
+        serve(hello, http=http, lifespan="off", **options, **tls_options) as running,
+        tls_client(running, tls_ca_ssl_context) as client,
+    ):
+        await send_without_reset(client, head + TRAILING)
+        response = await client.read_response()
+    assert response.status == 413
+
+
+async def test_under_tls_a_body_ended_by_the_close_is_not_held_by_lingering(
+    http: str,
+    tls_options: dict[str, str],
+    tls_ca_ssl_context: ssl.SSLContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An HTTP/1.0 body without a length ends with the close: with nothing unread, no lingering delays it."""
+    monkeypatch.setattr(lingering_close, "LINGER_SECONDS", 3600.0)
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"streamed", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with (
+        serve(app, http=http, lifespan="off", **tls_options) as running,
+        tls_client(running, tls_ca_ssl_context) as client,
+    ):
+        await client.send(request(version="HTTP/1.0"))
+        response = await client.read_response()  # up to the close (bounded: READ_LIMIT_SECONDS)
+    assert (response.status, response.header(b"content-length"), response.body) == (200, None, b"streamed")

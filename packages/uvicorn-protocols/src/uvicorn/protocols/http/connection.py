@@ -54,8 +54,7 @@ TRACE_LOG_LEVEL = 5
 class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
     """Everything about an HTTP/1.1 connection except parsing; subclassed per parser."""
 
-    # Slots: with this many attributes an instance dict costs 1.5 KiB per connection
-    # (past 30 keys it stops sharing its keys). "__dict__" keeps ad-hoc attributes working.
+    # Slots: a dict of this many attributes costs 1.5 KiB per connection; "__dict__" keeps ad-hoc ones.
     __slots__ = (
         "__dict__",
         "__weakref__",
@@ -316,8 +315,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.flow.pause_reading()  # the answer goes out in turn (response_done)
             return
         if refusal is Refusal.IN_FLIGHT:
-            # Its body can never complete: answer it if the app has not begun to, tell the app.
-            cycle = self.cycle
+            cycle = self.cycle  # its body can never complete: answer it if the app has not, tell the app
             assert cycle is not None
             if not cycle.response_started:
                 self.transport.write(response)
@@ -347,7 +345,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if transport.is_closing():
             return
         if not cycle.keep_alive:
-            self._close_after_answer()
+            self._close_after_answer(refused=False)
             return
         self.cycle = None
         pipeline = self.pipeline
@@ -419,10 +417,11 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             # from that byte, data_received gives its head timeout_request_head to arrive.
             self._start_keep_alive_timer()
 
-    def _close_after_answer(self) -> None:  # the client may still be sending: lingering_close.py
-        cycle = self.cycle  # a response cut short has no answer to keep from a reset
-        cut_short = cycle is not None and cycle.response_started and not cycle.response_complete
-        if close_lingering(self, self._peer_eof or cut_short):
+    def _close_after_answer(self, refused: bool = True) -> None:  # the client may send: lingering_close.py
+        cycle = self.cycle  # a response cut short (reject) has no answer to keep from a reset
+        cut = cycle is not None and cycle.response_started and not cycle.response_complete
+        unread = refused or self.pipeline.reading is not None or bool(self.pipeline) or self._mid_head()
+        if close_lingering(self, self._peer_eof or cut, unread):
             self.writer.hand_over()  # an app finishing in the background writes nothing more
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:

@@ -91,16 +91,23 @@ class LingeringOwner(Protocol):
     def connection_lost(self, exc: Exception | None) -> None: ...
 
 
-def close_lingering(owner: LingeringOwner, client_done: bool = False) -> bool:
+def close_lingering(owner: LingeringOwner, client_done: bool = False, unread: bool = True) -> bool:
     """Close ``owner``'s connection after its last answer, lingering unless the client is done sending.
 
     True if the transport went to a :class:`LingeringClose` (``owner.transport`` is then
     :data:`HANDED_OVER`); False if it was closed at once: the client had sent its end
     (``client_done``), the transport was closing already, or it is a stand-in that cannot
-    tell whether it can half-close (upstream's protocol tests).
+    tell whether it can half-close (upstream's protocol tests). ``unread``: the client is
+    known to have more on its way (a body, a next request); without a half-close (TLS)
+    only then is the close delayed, since a body without a length ends only with it.
     """
     transport = owner.transport
-    if client_done or transport.is_closing() or not hasattr(transport, "can_write_eof"):
+    if (
+        client_done
+        or transport.is_closing()
+        or not hasattr(transport, "can_write_eof")
+        or not (unread or transport.can_write_eof())
+    ):
         owner.flow.close()
         return False
     owner.connections.discard(owner)  # a connection no longer being served
