@@ -132,11 +132,15 @@ class LingeringClose(asyncio.Protocol):
         self._flow = flow  # closes with the answer still watched by timeout_response_send
         self._lost = lost
         self._left = LINGER_BYTES
+        self._timer: asyncio.TimerHandle | None = loop.call_later(LINGER_SECONDS, self.close)
         transport.set_protocol(self)
         if transport.can_write_eof():
-            transport.write_eof()  # the FIN follows the answer once it is flushed
+            try:
+                transport.write_eof()  # the FIN follows the answer once it is flushed
+            except OSError:  # the client is gone already (ENOTCONN): nothing to linger for
+                self.close()
+                return
         flow.resume_reading()  # reading may be paused (pipelining, back-pressure): unread bytes reset
-        self._timer: asyncio.TimerHandle | None = loop.call_later(LINGER_SECONDS, self.close)
 
     def data_received(self, data: bytes) -> None:
         self._left -= len(data)
