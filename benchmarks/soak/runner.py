@@ -78,9 +78,6 @@ async def _collect(port: int) -> tuple[int, int]:
     """Ask the server to collect its garbage (see app.py): the objects it tracks, the blocks it holds."""
     reader, writer = await asyncio.open_connection(HOST, port)
     writer.write(b"GET /__soak/collect HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
-    # Done sending: the server closes as soon as it has answered (no lingering close), so the
-    # fds counted next do not include this probe's.
-    writer.write_eof()
     answer = await reader.read()
     writer.close()
     objects, blocks = answer.partition(b"\r\n\r\n")[2].split()

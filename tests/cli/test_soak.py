@@ -38,7 +38,9 @@ def test_the_short_soak_holds_every_bound(tmp_path: Path) -> None:
     assert (http["name"], http["idle"], http["count"]) == ("http", 300, 20_000)
     assert (websocket["name"], websocket["idle"], websocket["count"]) == ("websocket", 200, 5_000)
     for phase in (http, websocket):
-        assert phase["fds_peak"] - phase["fds_baseline"] >= phase["idle"]  # every idle connection held
+        # Every idle connection held (the baseline may still count the probe's lingering connection).
+        resting = min(phase["fds_baseline"], phase["fds_after"])
+        assert phase["fds_peak"] - resting >= phase["idle"]
         assert phase["fds_after"] <= phase["fds_baseline"] + 2
         assert len(phase["rss_samples_kib"]) >= 100
     assert report["exit_code"] in (0, -15)
