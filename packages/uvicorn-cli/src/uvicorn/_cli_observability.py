@@ -12,31 +12,27 @@ from typing import Any, TypeVar
 
 import click
 
-from uvicorn._cli_types import BoundedInt
+from uvicorn._cli_setting import PORT, setting
 
 __all__ = ["admin_options", "log_format_options"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_MAX_PORT = 65535
 
 
 def log_format_options() -> list[Callable[[_F], _F]]:
     return [
-        click.option(
+        setting(
             "--access-log-format",
-            type=str,
-            default=None,
-            metavar="FORMAT",
-            help="Write each access line in this format, with gunicorn's atoms, e.g. "
+            str,
+            "Write each access line in this format, with gunicorn's atoms, e.g. "
             '\'%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"\'. '
             "Defaults to uvicorn's line.",
+            metavar="FORMAT",
         ),
-        click.option(
+        setting(
             "--log-format",
-            type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-            help="Write uvicorn's log records as text lines, or as one JSON object per line. "
+            click.Choice(["text", "json"]),
+            "Write uvicorn's log records as text lines, or as one JSON object per line. "
             "--log-config wins when given.",
         ),
     ]
@@ -44,18 +40,11 @@ def log_format_options() -> list[Callable[[_F], _F]]:
 
 def admin_options() -> list[Callable[[_F], _F]]:
     return [
-        click.option(
+        setting(
             "--admin-port",
-            type=BoundedInt(0, _MAX_PORT),
-            default=None,
-            help="Serve Prometheus /metrics, /livez and /readyz on this port (never the app). "
+            PORT,
+            "Serve Prometheus /metrics, /livez and /readyz on this port (never the app). "
             "Needs prometheus-client.",
         ),
-        click.option(
-            "--admin-host",
-            type=str,
-            default="127.0.0.1",
-            show_default=True,
-            help="Bind the --admin-port listener to this host.",
-        ),
+        setting("--admin-host", str, "Bind the --admin-port listener to this host."),
     ]
