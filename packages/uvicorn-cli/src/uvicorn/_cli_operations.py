@@ -1,9 +1,11 @@
-"""The ``uvicorn`` options beyond upstream for listeners, worker recycling, request bounds and stopping.
+"""The ``uvicorn`` options beyond upstream: listeners, recycling, log formats, health, bounds, stopping.
 
 ``--bind`` (repeatable) and ``--reuse-port`` sit with the socket options;
 ``--limit-max-memory`` and ``--max-worker-lifetime(-jitter)`` with the worker
-options; the request-body, keep-alive and response-send bounds with the limits
-and timeouts; ``--shutdown-delay`` and the lifespan timeouts after the other
+options; ``--access-log-format`` and ``--log-format`` with the logging options,
+``--admin-port`` and ``--admin-host`` after them (docs/logging.md, docs/metrics.md);
+the request-body, keep-alive and response-send bounds with the limits and
+timeouts; ``--shutdown-delay`` and the lifespan timeouts after the other
 timeouts. Each has a ``UVICORN_*`` variable like every other option.
 """
 
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from uvicorn._bind_addresses import BIND_FORMS, parse_bind_address
-from uvicorn._cli_setting import setting
+from uvicorn._cli_setting import PORT, setting
 from uvicorn._cli_types import BoundedFloat, BoundedInt
 
 if TYPE_CHECKING:
@@ -25,8 +27,10 @@ else:
 
 __all__ = [
     "BindAddressType",
+    "admin_options",
     "check_bind_alone",
     "listener_options",
+    "log_format_options",
     "request_limit_options",
     "request_timeout_options",
     "stopping_options",
@@ -93,6 +97,37 @@ def worker_recycling_options() -> list[_Option[Any]]:
             "all restart together.",
             metavar="SECONDS",
         ),
+    ]
+
+
+def log_format_options() -> list[_Option[Any]]:
+    return [
+        setting(
+            "--access-log-format",
+            str,
+            "Write each access line in this format, with gunicorn's atoms, e.g. "
+            '\'%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"\'. '
+            "Defaults to uvicorn's line.",
+            metavar="FORMAT",
+        ),
+        setting(
+            "--log-format",
+            click.Choice(["text", "json"]),
+            "Write uvicorn's log records as text lines, or as one JSON object per line. "
+            "--log-config wins when given.",
+        ),
+    ]
+
+
+def admin_options() -> list[_Option[Any]]:
+    return [
+        setting(
+            "--admin-port",
+            PORT,
+            "Serve Prometheus /metrics, /livez and /readyz on this port (never the app). "
+            "Needs prometheus-client.",
+        ),
+        setting("--admin-host", str, "Bind the --admin-port listener to this host."),
     ]
 
 

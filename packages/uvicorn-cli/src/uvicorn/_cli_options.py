@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import click
 
 from uvicorn import _cli_operations as operations
-from uvicorn._cli_observability import admin_options, log_format_options
 from uvicorn._cli_setting import PORT, setting
 from uvicorn._cli_types import BoundedInt, HeaderType, ImplementationType
 from uvicorn.config import HTTP_PROTOCOLS, INTERFACES, LIFESPAN, LOG_LEVELS, LOOP_FACTORIES, WS_PROTOCOLS
@@ -304,8 +303,8 @@ def server_options(version_option: _Option[Any]) -> _Option[_F]:
         *operations.worker_recycling_options(),
         *_implementation_options(),
         *_logging_options(),
-        *log_format_options(),
-        *admin_options(),
+        *operations.log_format_options(),
+        *operations.admin_options(),
         *_proxy_and_header_options(),
         *_limit_options(),
         *operations.request_limit_options(),
