@@ -77,7 +77,7 @@ class ProxyHeadersMiddleware:
             client = scope.get("client")
             if client:
                 host = client[0]
-                trusted = self._trusted_peers.get(host)  # type: ignore[call-overload]
+                trusted = self._trusted_peers.get(host)
                 if trusted is None:
                     trusted = self._trust(host)
                 if trusted:
@@ -87,7 +87,7 @@ class ProxyHeadersMiddleware:
                             break
             elif None in self.trusted_hosts:  # only "*" trusts a request without a client
                 self._apply(scope, schemes)
-        return self.app(scope, receive, send)  # type: ignore[no-any-return]
+        return self.app(scope, receive, send)
 
     def _trust(self, host: object) -> bool:
         trusted = host in self.trusted_hosts
