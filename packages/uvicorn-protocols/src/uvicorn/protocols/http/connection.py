@@ -255,7 +255,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             if self._upgrade is not None:
                 return
 
-        app = within_concurrency(self.app, self.limit_concurrency, self.server_state, self.logger)
+        app = self.app
+        if self.limit_concurrency is not None:
+            app = within_concurrency(app, self.limit_concurrency, self.server_state, self.logger)
 
         last = self.bounds.one_more_request() or self._draining
         keep_alive = not facts.close and not self._peer_eof and not last
@@ -352,7 +354,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
         self.cycle = None
         pipeline = self.pipeline
-        if pipeline:
+        if pipeline.waiting:
             cycle, app = pipeline.next()
             self.cycle = cycle
             if self._peer_eof:
