@@ -156,7 +156,7 @@ class ResponseHead:
         default_headers_list: list[tuple[bytes, bytes]],
         keep_alive: bool,
     ) -> None:
-        self.status = check_status(status)
+        self.status = status if type(status) is int and 100 <= status <= 999 else check_status(status)
         self.chunked = False
         self._chunked_at = None
         items = headers if type(headers) is tuple else tuple(headers)
