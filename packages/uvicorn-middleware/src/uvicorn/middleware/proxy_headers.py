@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from uvicorn.middleware._forwarded import ForwardedElement, ForwardedSyntaxError, elements_right_to_left
@@ -68,10 +68,7 @@ class ProxyHeadersMiddleware:
         self.x_forwarded_host = x_forwarded_host
         self._trusted_peers: dict[str, bool] = {}  # the trust answer for each peer host seen
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Not a coroutine of its own: the app's awaitable is handed back to be awaited by
-        # the server (one frame less per request), and with it whatever the app returns,
-        # as upstream does: the server reports a non-None return value as an app error.
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         schemes = _SCHEMES.get(scope["type"])  # lifespan (and unknown types) pass through
         if schemes is not None:
             client = scope.get("client")
@@ -87,7 +84,10 @@ class ProxyHeadersMiddleware:
                             break
             elif None in self.trusted_hosts:  # only "*" trusts a request without a client
                 self._apply(scope, schemes)
-        return self.app(scope, receive, send)
+        # Hand back whatever the app returned, as upstream does: the server reports a
+        # non-None return value as an app error. (A coroutine function, not a plain one
+        # returning the app's awaitable: interface="auto" would take that for ASGI2.)
+        return await self.app(scope, receive, send)
 
     def _trust(self, host: object) -> bool:
         trusted = host in self.trusted_hosts
