@@ -57,6 +57,13 @@ def test_a_remembered_head_can_still_turn_chunked() -> None:
     assert b"transfer-encoding: chunked\r\n" in data
 
 
+def test_headers_as_lists_are_written_every_time() -> None:
+    headers = [[b"content-type", b"text/plain"], [b"content-length", b"5"]]
+    for _ in range(2):
+        data = written(head(headers))  # type: ignore[arg-type]
+        assert data.endswith(b"content-type: text/plain\r\ncontent-length: 5\r\n\r\n")
+
+
 def test_an_unhashable_or_invalid_header_is_still_refused() -> None:
     head([(b"x-value", b"fine")])
     with pytest.raises(HeaderError):

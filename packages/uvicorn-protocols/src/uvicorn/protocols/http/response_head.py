@@ -160,10 +160,12 @@ class ResponseHead:
         self.chunked = False
         self._chunked_at = None
         items = headers if type(headers) is tuple else tuple(headers)
+        hashable = True
         try:
             shape = _shapes.get(items)
-        except TypeError:  # an unhashable name or value: never remembered (and refused below)
+        except TypeError:  # pairs as lists, or an unhashable name or value: never remembered
             shape = None
+            hashable = False
         if shape is not None:  # checked and serialised before: the same again
             self.content_length, self.connection, app_closes, self._length_at, tail = shape
             self.keep_alive = keep_alive and not app_closes
@@ -216,7 +218,7 @@ class ResponseHead:
             parts[1] = serialize_default_headers(
                 [(n, v) for n, v in default_headers_list if n not in overridden]
             )
-        elif self._chunked_at is None:
+        elif self._chunked_at is None and hashable:
             self._remember(items, parts)
         self._parts = parts
 
