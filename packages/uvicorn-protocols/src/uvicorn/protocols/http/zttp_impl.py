@@ -29,7 +29,7 @@ _NEED_DATA = zttp.NEED_DATA
 class ZttpProtocol(HTTPConnection):
     """HTTP/1.1 with zttp's parser."""
 
-    __slots__ = ("_awaiting_head", "_line_done", "parser")
+    __slots__ = ("_awaiting_head", "_last_bytes", "_line", "_line_done", "parser")
 
     alpn_protocols: ClassVar[list[str] | None] = None
 
@@ -38,6 +38,10 @@ class ZttpProtocol(HTTPConnection):
         self.parser = zttp.Connection(zttp.SERVER)
         self._awaiting_head = True  # the next bytes start a request head
         self._line_done = False  # the request line of the head being received is complete
+        # The reads that brought that request line (bounded by limit_request_line: past it, 414),
+        # for telling an HTTP/2 request line from a malformed one when zttp refuses it.
+        self._line = b""
+        self._last_bytes = b""  # the last 3 bytes read before the current read
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
@@ -45,14 +49,19 @@ class ZttpProtocol(HTTPConnection):
 
     def _feed(self, data: bytes) -> None:
         parser = self.parser
-        if self._awaiting_head and not self._line_done and b"\n" in data:
-            self._line_done = True
+        last_bytes = self._last_bytes
+        self._last_bytes = data[-3:] if len(data) >= 3 else (last_bytes + data)[-3:]
+        if self._awaiting_head and not self._line_done:
+            self._line += data
+            self._line_done = b"\n" in data
+        completed = False  # a message ended in ``data``: the next head starts somewhere inside it
         try:
             event = parser.receive_event(data)
             while event is not _NEED_DATA and not self.stopped_reading():
                 kind = type(event)
                 if kind is _Request:
                     self._awaiting_head = False
+                    self._line = b""
                     if not event.target.isascii():  # type: ignore[union-attr]
                         self.reject(400, INVALID_REQUEST, "non-ASCII request target")
                         return
@@ -69,23 +78,30 @@ class ZttpProtocol(HTTPConnection):
                         headers,
                     )
                     if self._upgrade_request is not None and not self.stopped_reading():
-                        self.handoff_upgrade(_after_head(data, event))  # type: ignore[arg-type]
+                        self.handoff_upgrade(_after_head(data, last_bytes, event))  # type: ignore[arg-type]
                         return
                     if event.end_stream:  # type: ignore[union-attr]
                         self._message_done()
+                        completed = True
                 elif kind is _Data:
                     self.on_request_body(event.data)  # type: ignore[union-attr]
                 elif kind is _EndOfMessage:
                     self._message_done()
+                    completed = True
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
                     return
                 event = parser.next_event()  # type: ignore[assignment]
-            if self._mid_head() and not self._line_done and self._head_bytes > self.limit_request_line:
+            if completed and self._awaiting_head:
+                self._line = _after_last_head(data, last_bytes)
+                self._line_done = b"\n" in self._line
+            # The limit counts the line without its CRLF; a line still arriving may end in its CR.
+            line_limit = self.limit_request_line + 1
+            if self._mid_head() and not self._line_done and self._head_bytes > line_limit:
                 self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
-            if _HTTP2_REQUEST_LINE.search(data) is not None:
+            if _HTTP2_REQUEST_LINE.search(self._line) or _HTTP2_REQUEST_LINE.search(data):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 request")
             elif "size limit" in str(exc):
                 self.reject(431, "Request header fields too large.", str(exc))
@@ -95,16 +111,40 @@ class ZttpProtocol(HTTPConnection):
     def _message_done(self) -> None:
         self._awaiting_head = True
         self._line_done = False
+        self._line = b""
         self.on_request_complete()
         self.parser.start_next_cycle()
 
 
-def _after_head(data: bytes, request: zttp.Request) -> bytes:
-    """The bytes of ``data`` after ``request``'s head (zttp keeps them to itself).
+def _after_last_head(data: bytes, last_bytes: bytes) -> bytes:
+    """The start of the head begun in ``data`` after a message that ended in it (zttp keeps it to itself).
+
+    A message without a body, or with a chunked one, ends with CRLF CRLF (which
+    may begin in ``last_bytes``, the 3 bytes read before ``data``), and a head
+    still incomplete holds none, so the bytes after the last CRLF CRLF are that
+    head's. After a content-length body they may hold some of the body too: a
+    line end found there may be the body's, which only lets a long request line
+    go on until the head's other limits (check_limits once it is complete,
+    limit_request_head_size) stop it.
+    """
+    end = data.rfind(b"\r\n\r\n")
+    if end >= 0:
+        return data[end + 4 :]
+    end = (last_bytes + data[:3]).rfind(b"\r\n\r\n")  # one across the reads' boundary
+    return data[end + 4 - len(last_bytes) :] if end >= 0 else data
+
+
+def _after_head(data: bytes, last_bytes: bytes, request: zttp.Request) -> bytes:
+    """The bytes of ``data`` after ``request``'s head, which ends in ``data`` (zttp keeps them to itself).
 
     A WebSocket client may send its first frames right behind the handshake; they
-    belong to the WebSocket protocol.
+    belong to the WebSocket protocol. A head begun in an earlier read ends at the
+    first CRLF CRLF from ``last_bytes`` (the 3 bytes read before ``data``, which
+    may hold the start of that CRLF CRLF); one begun in ``data``, at the first
+    after its request line.
     """
     start = data.find(request.method + b" " + request.target + b" ")
+    if start < 0:
+        data = last_bytes + data
     end = data.find(b"\r\n\r\n", max(start, 0))
     return data[end + 4 :] if end >= 0 else b""
