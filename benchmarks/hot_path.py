@@ -3,7 +3,8 @@
 ``python -m benchmarks.hot_path [--server ours|raw] [--requests N] [--profile]``
 
 Builds the server's httptools protocol from a real ``uvicorn.Config`` (the
-hello app, access log off unless ``--access-log``), gives it a stand-in
+hello app, access log off unless ``--access-log``, metrics off unless
+``--metrics``: what ``--admin-port`` adds per request), gives it a stand-in
 transport that keeps nothing, and drives ``--connections`` keep-alive
 connections on a real uvloop loop: one request on each, then the loop runs
 until every response is written, over and over. What it reports, in
@@ -89,7 +90,7 @@ async def _hello(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": HELLO_BODY})
 
 
-def _uvicorn_factory(access_log: bool, proxy_headers: bool) -> Callable[[], asyncio.Protocol]:
+def _uvicorn_factory(access_log: bool, proxy_headers: bool, metrics: bool) -> Callable[[], asyncio.Protocol]:
     import uvicorn
     from uvicorn.config import Config
     from uvicorn.server import ServerState
@@ -106,6 +107,11 @@ def _uvicorn_factory(access_log: bool, proxy_headers: bool) -> Callable[[], asyn
     config.load()
     state = ServerState()
     state.default_headers = [(b"date", b"Thu, 01 Jan 2026 00:00:00 GMT"), *config.encoded_headers]
+    if metrics:
+        # What --admin-port puts in the protocols' way (the listener itself is a thread, idle here).
+        from uvicorn._metrics import ServerMetrics
+
+        state.observer = ServerMetrics()
     print(f"uvicorn {getattr(uvicorn, '__version__', '?')} from {Path(uvicorn.__file__).parent}")
     protocol_class = config.http_protocol_class
     return lambda: protocol_class(config=config, server_state=state, app_state={})  # type: ignore[call-arg]
@@ -158,6 +164,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--access-log", action="store_true", help="with the access log (to a null handler)")
     parser.add_argument("--no-proxy-headers", action="store_true", help="without ProxyHeadersMiddleware")
+    parser.add_argument("--metrics", action="store_true", help="with --admin-port's metrics (ours only)")
     parser.add_argument("--profile", action="store_true", help="cProfile one repeat and print the top")
     return parser.parse_args(argv)
 
@@ -172,7 +179,7 @@ def main(argv: list[str]) -> int:
         if args.server == "raw":
             make = _raw_factory()
         else:
-            make = _uvicorn_factory(args.access_log, not args.no_proxy_headers)
+            make = _uvicorn_factory(args.access_log, not args.no_proxy_headers, args.metrics)
         rounds = max(args.requests // args.connections, 1)
         total = rounds * args.connections
         await _drive(make, args.connections, max(rounds // 10, 1))  # warm-up

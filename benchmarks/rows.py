@@ -204,6 +204,15 @@ def _rows() -> list[Row]:
             Target(0.10, higher_is_better=False, peer=None),
         ),
         Row(
+            "admin-cost",
+            "hello with --admin-port (metrics on) vs without: throughput lost",
+            "%",
+            ("hello-admin", "hello-log"),
+            _relative("hello-admin", "hello-log", _log_cost),
+            Target(0.10, higher_is_better=False, peer=None),
+            issue=15,
+        ),
+        Row(
             "h11",
             "hello, h11 + asyncio (access log off)",
             "req/s",
@@ -282,6 +291,7 @@ GROUPS = {
         "hello-nolog",
         "ceiling",
         "log-cost",
+        "admin-cost",
         "h11",
         "post-1k",
         "upload-10m",

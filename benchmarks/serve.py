@@ -34,6 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--access-log", choices=["on", "off"], default="on")
     parser.add_argument("--timeout-keep-alive", type=int, default=5)
     parser.add_argument("--http2", action="store_true", help="pass http2=True (only when given)")
+    parser.add_argument("--admin-port", action="store_true", help="pass admin_port=0 (only when given)")
     return parser.parse_args(argv)
 
 
@@ -59,6 +60,8 @@ def main(argv: list[str]) -> int:
     }
     if args.http2:  # a uvicorn without the option would refuse even http2=False
         options["http2"] = True
+    if args.admin_port:  # metrics on, the listener on a port the kernel picks
+        options["admin_port"] = 0
     # Upstream has no request-head deadline; ours closes a connection that
     # sends no head in time, idle keep-alive ones included. Matching upstream's
     # behaviour means letting that deadline be as long as the keep-alive one.

@@ -41,6 +41,8 @@ class ServerSpec:
     access_log: bool = True
     timeout_keep_alive: int = 5
     http2: bool = False
+    # --admin-port's metrics and health listener (ours only; on a port the kernel picks).
+    admin: bool = False
 
     def arguments(self, http: str | None = None) -> list[str]:
         """``serve.py``'s arguments; ``http`` overrides the protocol (the one a uvicorn needs for HTTP/2)."""
@@ -52,6 +54,8 @@ class ServerSpec:
             f"--access-log={'on' if self.access_log else 'off'}",
             f"--timeout-keep-alive={self.timeout_keep_alive}",
         ]
+        if self.admin:
+            arguments.append("--admin-port")
         return [*arguments, "--http2"] if self.http2 else arguments
 
 

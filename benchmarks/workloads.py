@@ -338,6 +338,10 @@ WORKLOADS: dict[str, Workload] = {
     workload.key: workload
     for workload in [
         Workload("hello-log", ServerSpec("hello"), check_hello, wrk_measure("/")),
+        # Default settings plus --admin-port: what the metrics cost (ours has them only).
+        Workload(
+            "hello-admin", ServerSpec("hello", admin=True), check_hello, wrk_measure("/"), peers=("ours",)
+        ),
         Workload(
             "hello-nolog",
             ServerSpec("hello", access_log=False),

@@ -34,7 +34,14 @@ from pathlib import Path
 
 from upstream_suite.environment import ROOT, ensure_environment
 from upstream_suite.fetch import fetch_sdist, unpack_tests
-from upstream_suite.known import KNOWN_FAILURES, Comparison, compare, guess_area, read_known_failures
+from upstream_suite.known import (
+    KNOWN_FAILURES,
+    Comparison,
+    KnownFailure,
+    compare,
+    guess_area,
+    read_known_failures,
+)
 
 UPSTREAM_VERSION = "0.55.0"
 PLUGIN_DIR = Path(__file__).resolve().parent / "upstream_suite" / "pytest_plugin"
@@ -64,6 +71,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         "--print-entries",
         action="store_true",
         help="print the new failures as known_failures.txt lines (area guessed, status open) to edit and add",
+    )
+    parser.add_argument(
+        "--retry-new",
+        action="store_true",
+        help="run the new failures once more, in one process; those that pass then are reported, not failed",
     )
     parser.add_argument(
         "--no-warnings-as-errors",
@@ -117,6 +129,30 @@ def run_pytest(args: argparse.Namespace, python: Path, tests_root: Path, selecti
     return outcomes
 
 
+def retry_new_failures(
+    args: argparse.Namespace,
+    python: Path,
+    tests_root: Path,
+    result: Comparison,
+    known: dict[str, KnownFailure],
+) -> Comparison:
+    """Run the new failures again, alone: one that passes then failed from the load of the first run.
+
+    It is named (a flake worth a look), and only what fails twice counts as new.
+    """
+    print(f"== retrying {len(result.new_failures)} new failure(s) in one process", flush=True)
+    retry_args = argparse.Namespace(**{**vars(args), "processes": "0"})
+    outcomes = run_pytest(retry_args, python, tests_root, list(result.new_failures))
+    retried = compare(json.loads(outcomes.read_text()), known)
+    for test_id in result.new_failures:
+        if test_id not in retried.new_failures:
+            print(f"  PASSED ON RETRY {test_id}: {result.new_failures[test_id]}")
+    result.new_failures = {
+        key: value for key, value in result.new_failures.items() if key in retried.new_failures
+    }
+    return result
+
+
 def report(result: Comparison, show_all: bool) -> None:
     counts = result.counts
     print(
@@ -155,11 +191,13 @@ def main(argv: list[str]) -> int:
         tests_root = unpack_tests(sdist, args.work / f"uvicorn-{args.upstream_version}")
         prepared = time.monotonic()
         outcomes = run_pytest(args, python, tests_root, selection)
+        result = compare(json.loads(outcomes.read_text()), known)
+        if args.retry_new and result.new_failures:
+            result = retry_new_failures(args, python, tests_root, result, known)
     except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as exc:
         print(f"upstream_tests: {exc}", file=sys.stderr)
         return 2
     finished = time.monotonic()
-    result = compare(json.loads(outcomes.read_text()), known)
     report(result, args.list)
     if args.print_entries:
         for test_id, detail in result.new_failures.items():

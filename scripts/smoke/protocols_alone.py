@@ -54,6 +54,8 @@ class Settings:
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float | None = 20.0
     ws_per_message_deflate: bool = True
+    access_log_format: str | None = None
+    access_log_timing: str = "head"
     http1_protocol_class: Any = None
     http2_protocol_class: Any = None  # HTTP/2 off
     http2_engine: str = "auto"
@@ -61,6 +63,7 @@ class Settings:
     http2_max_resets: int = 200
     http2_max_control_frames: int = 500
     http2_header_table_size: int = 4096
+    ssl_certfile: str | None = None
 
 
 @dataclass
@@ -71,6 +74,7 @@ class State:
     connections: set[Any] = field(default_factory=set)
     tasks: set[Any] = field(default_factory=set)
     default_headers: list[tuple[bytes, bytes]] = field(default_factory=lambda: [(b"server", b"smoke")])
+    observer: Any = None
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:

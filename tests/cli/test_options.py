@@ -90,6 +90,10 @@ SERVER_OPTIONS: list[tuple[list[str], str, Any]] = [
     (["--limit-max-memory", "300"], "limit_max_memory", 300),
     (["--max-worker-lifetime", "3600"], "max_worker_lifetime", 3600.0),
     (["--max-worker-lifetime-jitter", "60"], "max_worker_lifetime_jitter", 60.0),
+    (["--access-log-format", '%(h)s "%(r)s" %(s)s %(D)d'], "access_log_format", '%(h)s "%(r)s" %(s)s %(D)d'),
+    (["--log-format", "json"], "log_format", "json"),
+    (["--admin-port", "9200"], "admin_port", 9200),
+    (["--admin-host", "0.0.0.0"], "admin_host", "0.0.0.0"),
 ]
 # --bind replaces --host/--port/--uds/--fd, so it cannot be given with the options above.
 BIND_OPTIONS: list[tuple[list[str], str, Any]] = [
@@ -230,6 +234,10 @@ ENVIRONMENT = {
     "UVICORN_LIMIT_MAX_MEMORY": "300",
     "UVICORN_MAX_WORKER_LIFETIME": "3600",
     "UVICORN_MAX_WORKER_LIFETIME_JITTER": "60",
+    "UVICORN_ACCESS_LOG_FORMAT": '%(h)s "%(r)s" %(s)s %(D)d',
+    "UVICORN_LOG_FORMAT": "json",
+    "UVICORN_ADMIN_PORT": "9200",
+    "UVICORN_ADMIN_HOST": "0.0.0.0",
 }
 
 

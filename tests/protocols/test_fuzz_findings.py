@@ -21,12 +21,12 @@ from tests.protocols.fuzzing.websocket import HANDSHAKE, Session
 from tests.protocols.fuzzing.websocket_checks import serve_session
 from tests.protocols.raw_http import RawClient, chunked, request
 from tests.protocols.test_websocket_support import (
-    IMPLEMENTATIONS,
     OP_BINARY,
     OP_CLOSE,
     OP_CONT,
     OP_PING,
     OP_PONG,
+    OP_TEXT,
     close_payload,
     frame,
     raw_websocket,
@@ -174,17 +174,20 @@ def test_a_request_line_of_http_2_or_later_gets_505_however_it_arrives(
     assert [response.status for response in responses] == [200] * bool(before) + [505]
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "bytes"])
+@pytest.mark.parametrize(
+    "after", [b"Via: 2 HTTP/2\r\n\r\n", b"Content-Length: 7\r\n\r\n HTTP/2"], ids=["field", "body"]
+)
+def test_a_broken_head_naming_http_2_elsewhere_gets_400(http: str, after: bytes, split: bool) -> None:
+    """zttp: a refused head got 505 when any line of the read (a field, the body) had ' HTTP/2' in it."""
+    data = b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Bad: a\x00b\r\n" + after
+    stream = Stream([], None, b"", None, [], "go-away", [])
+    chunks = [data[i : i + 1] for i in range(len(data))] if split else [data]
+    responses, _ = parse_responses(serve_stream(http, stream, chunks).written, ["GET"])
+    assert [response.status for response in responses] == [400]
+
+
 # ---------------------------------------------------------------- WebSockets
-
-
-def _xfail_for(defective: set[str], reason: str) -> list[Any]:
-    """Every implementation, the ``defective`` ones marked strict xfail with ``reason``."""
-    return [
-        pytest.param(
-            cls, id=name, marks=[pytest.mark.xfail(strict=True, reason=reason)] if name in defective else []
-        )
-        for name, cls in IMPLEMENTATIONS.items()
-    ]
 
 
 @pytest.mark.parametrize("cut", [-2, -1, "bytes"], ids=["between-the-crlfs", "before-the-last-lf", "bytes"])
@@ -203,44 +206,88 @@ def test_frames_right_behind_a_handshake_split_across_reads_reach_the_app(http: 
     assert outcome.app_log[-1] == {"type": "websocket.disconnect", "code": 1000, "reason": ""}
 
 
-@pytest.mark.parametrize(
-    "ws",
-    _xfail_for(
-        {"websockets-sansio", "websockets"},
-        "defect (websockets library, via websockets_sansio_impl.py/websockets_impl.py): a control frame "
-        "inside a fragmented message is counted against what is left of ws_max_size, so a ping in a "
-        "message of max size fails the connection with 1009 (the fuzzer avoids the case until fixed: "
-        "fuzzing/websocket.py, _message)",
-    ),
-)
-async def test_a_ping_inside_a_message_of_max_size_is_no_overflow(ws: type[Any]) -> None:
+async def test_a_ping_inside_a_message_of_max_size_is_no_overflow(ws: type[Any], http: str) -> None:
+    """The websockets library counted a control frame against what was left of ws_max_size."""
     app = WebSocketRecorder()
     async with (
-        serve(app, ws=ws, lifespan="off", ws_max_size=100) as running,
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=100) as running,
         raw_websocket(running) as client,
     ):
         # All of the message is in before the ping: nothing is left of ws_max_size.
         await client.send(frame(OP_BINARY, b"a" * 100, fin=False) + frame(OP_PING, b"ping") + frame(OP_CONT))
         pong = await client.read_frame()
         echo = await client.read_frame()
+        # A pong longer than what is left, cut after its header: it is read whole, with
+        # the limit it has outside a message.
+        first = frame(OP_TEXT, b"b" * 50, fin=False) + frame(OP_PONG, b"p" * 100)
+        await client.send(first[:60])
+        await client.send(first[60:] + frame(OP_CONT, b"c" * 50))
+        second_echo = await client.read_frame()
     assert (pong.opcode, pong.payload) == (OP_PONG, b"ping")
     assert echo.payload == b"a" * 100
+    assert (second_echo.opcode, second_echo.payload) == (OP_TEXT, b"b" * 50 + b"c" * 50)
 
 
-@pytest.mark.parametrize(
-    "ws",
-    _xfail_for(
-        {"wsproto"},
-        "defect (wsproto_impl.py): wsproto refuses close code 1014 (IANA-registered, and one our apps may "
-        "send) with 1002; the websockets implementations echo it (the fuzzer leaves 1014 out until "
-        "fixed: fuzzing/websocket.py, VALID_CLOSE_CODES)",
-    ),
-)
-async def test_close_code_1014_from_the_client_is_echoed(ws: type[Any]) -> None:
+async def test_the_message_around_a_ping_keeps_its_limit(ws: type[Any], http: str) -> None:
+    """The ping's own allowance does not add to the message's: one byte over is still 1009."""
     app = WebSocketRecorder()
-    async with serve(app, ws=ws, lifespan="off") as running, raw_websocket(running) as client:
-        await client.send(frame(OP_CLOSE, close_payload(1014, b"bad gateway")))
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=100) as running,
+        raw_websocket(running) as client,
+    ):
+        await client.send(frame(OP_BINARY, b"a" * 100, fin=False) + frame(OP_PING, b"ping"))
+        assert (await client.read_frame()).opcode == OP_PONG
+        await client.send(frame(OP_CONT, b"a"))
+        close = await client.read_close()
+        await client.send(frame(OP_CLOSE, close_payload(1009)))
+        assert await client.at_eof()
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert close.close_code == 1009
+    assert app.disconnect["code"] == 1009
+    assert [m["type"] for m in app.messages] == ["websocket.connect", "websocket.disconnect"]
+
+
+async def test_close_code_1014_from_the_client_is_echoed(ws: type[Any], http: str) -> None:
+    """wsproto refused 1014 (Bad Gateway, registered with IANA) with 1002."""
+    app = WebSocketRecorder()
+    async with serve(app, ws=ws, http=http, lifespan="off") as running, raw_websocket(running) as client:
+        # Cut inside the close code: the frame is read whole all the same.
+        close_frame = frame(OP_CLOSE, close_payload(1014, b"bad gateway"))
+        await client.send(close_frame[:7])
+        await client.send(close_frame[7:])
+        close = await client.read_close()
+        assert await client.at_eof()
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert (close.close_code, close.close_reason) == (1014, "bad gateway")
+    assert app.disconnect == {"type": "websocket.disconnect", "code": 1014, "reason": "bad gateway"}
+
+
+async def test_close_code_1014_is_still_checked_like_any_close(ws: type[Any], http: str) -> None:
+    """A 1014 close frame with a reason that is not UTF-8 is refused with 1007, as for any code."""
+    app = WebSocketRecorder()
+    async with serve(app, ws=ws, http=http, lifespan="off") as running, raw_websocket(running) as client:
+        await client.send(frame(OP_CLOSE, close_payload(1014, b"\xff")))
         close = await client.read_close()
         await asyncio.wait_for(app.done.wait(), 30)
-    assert close.close_code == 1014
-    assert app.disconnect["code"] == 1014
+    assert close.close_code == 1007
+    assert app.disconnect["code"] == 1007
+
+
+async def test_close_code_1014_in_reply_to_the_app_close_ends_cleanly(
+    ws: type[Any], http: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The other way a 1014 close arrives: as the reply to ours (wsproto's CLOSED state)."""
+    disconnects: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1011})
+        disconnects.append(await receive())
+
+    async with serve(app, ws=ws, http=http, lifespan="off") as running, raw_websocket(running) as client:
+        assert (await client.read_close()).close_code == 1011
+        await client.send(frame(OP_CLOSE, close_payload(1014)))
+        assert await client.at_eof()  # no second close frame (a 1002) before the end
+    assert disconnects == [{"type": "websocket.disconnect", "code": 1011, "reason": ""}]
+    assert not [record for record in caplog.records if record.levelname == "WARNING"]

@@ -11,12 +11,27 @@ the implementations agree; no task or connection is left behind.
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
-from tests.protocols.fuzzing.websocket import FAULTS, Session, sessions
+from tests.protocols.fuzzing.websocket import (
+    BINARY,
+    CLOSE,
+    CONT,
+    FAULTS,
+    MAX_SIZE,
+    PING,
+    PONG,
+    TEXT,
+    Frame,
+    Message,
+    Session,
+    sessions,
+)
 from tests.protocols.fuzzing.websocket_checks import IMPLEMENTATIONS, check, serve_session
 
 pytestmark = pytest.mark.timeout(TIMEOUT)
@@ -35,6 +50,45 @@ def test_every_implementation_gives_the_rfc_answer(http: str, session: Session) 
 def test_each_fault_gets_its_close_code(http: str, fault: str, data: st.DataObject) -> None:
     """Every fault, each tried a few times in CI (the test above draws them at random)."""
     check_every_implementation(http, data.draw(sessions(fault_kind=fault)))
+
+
+def _session(items: list[Message | Frame], close_code: int, reason: bytes = b"") -> Session:
+    session = Session(items, None, Frame(CLOSE, struct.pack("!H", close_code) + reason), b"", [], "linger")
+    session.cuts = list(range(1, len(session.data)))  # byte by byte: control frames cut everywhere
+    return session
+
+
+_FULL = b"a" * MAX_SIZE
+_NEARLY_FULL = "é".encode() * ((MAX_SIZE - 10) // 2)
+
+#: What the fuzzers found the implementations disagreeing on (test_fuzz_findings.py), tried every run.
+FOUND = {
+    # The websockets library counted a control frame against what was left of ws_max_size.
+    "ping-inside-a-message-of-max-size": _session(
+        [Message(False, _FULL, [Frame(BINARY, _FULL, fin=False), Frame(PING, b"ping"), Frame(CONT)])], 1000
+    ),
+    "long-pong-inside-a-text-message": _session(
+        [
+            Message(
+                True,
+                _NEARLY_FULL,
+                [
+                    Frame(TEXT, _NEARLY_FULL[:-3], fin=False),
+                    Frame(PONG, b"p" * 125),
+                    Frame(CONT, _NEARLY_FULL[-3:]),
+                ],
+            )
+        ],
+        1001,
+    ),
+    # wsproto refused the registered close code 1014 (Bad Gateway) with 1002.
+    "close-code-1014": _session([Frame(PING, b"first")], 1014, "bad gateway ü".encode()),
+}
+
+
+@pytest.mark.parametrize("session", list(FOUND.values()), ids=list(FOUND))
+def test_every_implementation_agrees_on_what_the_fuzzers_found(http: str, session: Session) -> None:
+    check_every_implementation(http, session)
 
 
 def check_every_implementation(http: str, session: Session) -> None:

@@ -354,3 +354,14 @@ async def test_window_update_overflow_is_a_connection_error(engine: str) -> None
         await raw.send(frame(WINDOW_UPDATE, 0, 0, (2**31 - 1).to_bytes(4, "big")))
         assert await raw.goaway_and_close() != NO_ERROR
         await assert_still_serving(running)
+
+
+async def test_refused_stream_logs_upstreams_words_then_the_reason(
+    engine: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As on HTTP/1.1: ``Invalid HTTP request received.``, then what was answered and why, once."""
+    async with serve(hello, **options(engine)) as running, H2Client.connect(running) as client:
+        response = await client.get("nowhere")
+    assert response.status == 400
+    [message] = [message for message in caplog.messages if "Invalid HTTP request" in message]
+    assert message == "Invalid HTTP request received. Answered 400: unsupported request target."

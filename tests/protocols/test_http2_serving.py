@@ -47,7 +47,12 @@ async def test_prior_knowledge_request_reaches_the_app_as_http2(engine: str) -> 
     assert scope["root_path"] == "/api"
     assert scope["query_string"] == b"a=1&b=2"
     assert (b"host", b"127.0.0.1:%d" % running.port) in scope["headers"]
-    assert scope["extensions"] == {"http.response.trailers": {}, "http.response.early_hint": {}}
+    assert scope["extensions"] == {
+        "http.response.trailers": {},
+        "http.response.early_hint": {},
+        "http.response.pathsend": {},
+        "http.response.zerocopysend": {},
+    }
     assert app.bodies == [b"hello"]
 
 

@@ -65,16 +65,67 @@ async def test_exception_after_the_response_started_closes_the_connection(
     assert "Exception in ASGI application" in caplog.text
 
 
-async def test_exception_after_start_before_any_body(http: str) -> None:
-    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        await send({"type": "http.response.start", "status": 200})
-        raise ValueError("no body")
+async def fail_after_start(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    await send({"type": "http.response.start", "status": 200})
+    raise ValueError("no body")
 
+
+async def start_twice(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    await send({"type": "http.response.start", "status": 200})
+    await send({"type": "http.response.start", "status": 404})
+
+
+async def longer_than_length(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"too long"})
+
+
+async def return_after_start(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    await send({"type": "http.response.start", "status": 204})
+
+
+FAILING_BEFORE_THE_FIRST_BYTE = {
+    "raise-after-start": (fail_after_start, "Exception in ASGI application"),
+    "start-twice": (start_twice, "Exception in ASGI application"),
+    "body-longer-than-content-length": (longer_than_length, "Exception in ASGI application"),
+    "return-after-start": (return_after_start, "ASGI callable returned without completing response."),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILING_BEFORE_THE_FIRST_BYTE))
+async def test_failure_before_anything_was_written_gets_a_500(
+    http: str, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The head waits for the first body message: until it goes out, a failure can still be a 500.
+
+    The access log has one line for it, the 500's; none for the head that never went out.
+    """
+    app, logged = FAILING_BEFORE_THE_FIRST_BYTE[case]
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
     async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
         await client.send(SIMPLE_GET)
-        received = await client.read_until_closed()
-    # The head waits for the first body message, so nothing at all was written: just a close.
-    assert received == b""
+        response = await client.read_response()
+        assert response.status_line == b"HTTP/1.1 500 Internal Server Error"
+        assert response.header(b"connection") == b"close"
+        assert response.body == b"Internal Server Error"
+        assert await client.closed()
+    [access_line] = [record.getMessage() for record in caplog.records if record.name == "uvicorn.access"]
+    assert access_line.endswith('"GET / HTTP/1.1" 500')
+    [error] = error_records(caplog)
+    assert error.getMessage().startswith(logged)
+
+
+async def test_failure_before_the_first_byte_leaves_the_server_serving(http: str) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["path"] == "/fine":
+            await send_response(send, 200, b"fine")
+        else:
+            await fail_after_start(scope, receive, send)
+
+    async with serve(app, http=http, lifespan="off") as running, httpx.AsyncClient() as client:
+        response = await client.get(running.url + "/fail")
+        assert (response.status_code, response.text) == (500, "Internal Server Error")
+        assert (await client.get(running.url + "/fine")).text == "fine"
 
 
 async def test_returning_without_a_response_gets_a_500(http: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -166,12 +217,10 @@ async def test_messages_out_of_order_raise_in_the_app(
         await client.send(SIMPLE_GET)
         received = await client.read_until_closed()
     assert errors == [error]
-    if messages[0]["type"] == "http.response.body":
-        assert received.startswith(b"HTTP/1.1 500 Internal Server Error")
-    elif len(messages) == 3:
+    if len(messages) == 3:
         assert received.endswith(b"\r\n\r\ndone")  # the completed response stands
-    else:
-        assert b"500" not in received
+    else:  # nothing had been written yet
+        assert received.startswith(b"HTTP/1.1 500 Internal Server Error")
 
 
 # ---------------------------------------------------------------- invalid response heads

@@ -297,6 +297,81 @@ async def test_app_asking_for_chunked_gets_chunked(http: str) -> None:
     assert response.body == b"whole body"
 
 
+HEADER_ORDER_CASES = {
+    # name: (the app's headers, its body messages, the request's version, the names written in order)
+    "app-content-length": (
+        [(b"x-first", b"1"), (b"Content-Length", b"4"), (b"x-last", b"2")],
+        [b"body"],
+        "HTTP/1.1",
+        [b"date", b"server", b"x-first", b"Content-Length", b"x-last"],
+    ),
+    "app-chunked": (
+        [(b"x-first", b"1"), (b"Transfer-Encoding", b"chunked"), (b"x-last", b"2")],
+        [b"bo", b"dy"],
+        "HTTP/1.1",
+        [b"date", b"server", b"x-first", b"Transfer-Encoding", b"x-last"],
+    ),
+    "app-connection": (
+        [(b"x-first", b"1"), (b"Connection", b"close"), (b"Content-Length", b"4"), (b"x-last", b"2")],
+        [b"body"],
+        "HTTP/1.1",
+        [b"date", b"server", b"x-first", b"Connection", b"Content-Length", b"x-last"],
+    ),
+    "server-content-length": (
+        [(b"x-first", b"1"), (b"x-last", b"2")],
+        [b"body"],
+        "HTTP/1.1",
+        [b"date", b"server", b"x-first", b"x-last", b"content-length"],
+    ),
+    "server-chunked": (
+        [(b"x-first", b"1"), (b"x-last", b"2")],
+        [b"bo", b"dy"],
+        "HTTP/1.1",
+        [b"date", b"server", b"x-first", b"x-last", b"transfer-encoding"],
+    ),
+    "chunked-wins-over-length": (
+        [(b"Content-Length", b"4"), (b"x-middle", b"1"), (b"Transfer-Encoding", b"chunked")],
+        [b"body"],
+        "HTTP/1.1",
+        [b"date", b"server", b"x-middle", b"Transfer-Encoding"],
+    ),
+    "http-1.0-length-without-chunked": (
+        [(b"Content-Length", b"4"), (b"x-middle", b"1"), (b"Transfer-Encoding", b"chunked")],
+        [b"body"],
+        "HTTP/1.0",
+        [b"date", b"server", b"Content-Length", b"x-middle", b"connection"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HEADER_ORDER_CASES))
+async def test_response_headers_keep_the_order_the_app_sent(http: str, case: str) -> None:
+    """The app's framing headers stay where it put them; what the server adds itself goes last."""
+    headers, bodies, version, expected = HEADER_ORDER_CASES[case]
+
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for index, body in enumerate(bodies):
+            await send({"type": "http.response.body", "body": body, "more_body": index < len(bodies) - 1})
+
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(request(version=version))
+        response = await client.read_response()
+    assert [name for name, _ in response.headers] == expected
+    assert response.body == b"body"
+
+
+async def test_response_header_order_as_httpx_reads_it(http: str) -> None:
+    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"2"), (b"set-cookie", b"a=1")]
+        await send_response(send, 200, b"ok", headers)
+
+    async with serve(app, http=http, lifespan="off") as running, httpx.AsyncClient() as client:
+        response = await client.get(running.url)
+    names = [name for name, _ in response.headers.raw]
+    assert names[-3:] == [b"content-type", b"content-length", b"set-cookie"]
+
+
 async def test_large_response_body(http: str) -> None:
     payload = os.urandom(2 * 1024 * 1024)
 
@@ -354,15 +429,20 @@ async def test_unknown_status_code_is_written(http: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("parts", "message"),
+    ("parts", "message", "written"),
     [
-        ([b"abc", b"defg"], "Response content longer than Content-Length"),
-        ([b"abc"], "Response content shorter than Content-Length"),
+        ([b"abc", b"defg"], "Response content longer than Content-Length", True),
+        ([b"ab", b"c"], "Response content shorter than Content-Length", True),
+        ([b"abc"], "Response content shorter than Content-Length", False),
+        ([b"abcdefg"], "Response content longer than Content-Length", False),
+        ([b"abcdefg", b""], "Response content longer than Content-Length", False),
     ],
+    ids=["longer-streamed", "shorter-streamed", "shorter-single", "longer-single", "longer-first-piece"],
 )
 async def test_body_not_matching_content_length_is_an_app_error(
-    http: str, parts: list[bytes], message: str, caplog: pytest.LogCaptureFixture
+    http: str, parts: list[bytes], message: str, written: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Once bytes went out the connection is closed; a first body that does not fit the head gets a 500."""
     errors: list[BaseException] = []
 
     async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -378,6 +458,11 @@ async def test_body_not_matching_content_length_is_an_app_error(
         await client.send(SIMPLE_GET)
         received = await client.read_until_closed()
     assert [str(error) for error in errors] == [message]
-    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert len(received.partition(b"\r\n\r\n")[2]) <= 6  # never more than announced
+    if written:
+        assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert len(received.partition(b"\r\n\r\n")[2]) <= 6  # never more than announced
+    else:
+        assert received.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+        assert received.endswith(b"\r\n\r\nInternal Server Error")
+        assert b"abc" not in received
     assert "Exception in ASGI application" in caplog.text

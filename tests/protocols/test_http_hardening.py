@@ -11,11 +11,16 @@ import contextlib
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 
+import httpx
 import pytest
 
 from tests.protocols.apps import Recorder, StreamingReader
-from tests.protocols.raw_http import SIMPLE_GET, RawClient, RawResponse, request
+from tests.protocols.raw_http import READ_LIMIT_SECONDS, SIMPLE_GET, RawClient, RawResponse, request
 from tests.serving import RunningServer, serve
+from uvicorn.protocols.http.connection import HTTPConnection
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.zttp_impl import ZttpProtocol
 
 
 @contextlib.asynccontextmanager
@@ -114,6 +119,122 @@ async def test_400_body_says_what_upstream_says(http: str) -> None:
     assert response.body == b"Invalid HTTP request received."
 
 
+INCOMPLETE_HEADS_THAT_CANNOT_BE_VALID = {
+    "http-0.9": [b"GET /\r\n"],
+    "http-0.9-bare-lf": [b"GET /\n"],
+    "http-0.9-then-a-header": [b"GET /\r\nHost: x\r\n"],
+    "http-0.9-line-in-pieces": [b"GET /", b"\r\n"],
+    "extra-part": [b"GET / HTTP/1.1 extra\r\nHost: x\r\n"],
+    "lowercase-version": [b"GET / http/1.1\r\n"],
+}
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    list(INCOMPLETE_HEADS_THAT_CANNOT_BE_VALID.values()),
+    ids=list(INCOMPLETE_HEADS_THAT_CANNOT_BE_VALID),
+)
+async def test_request_line_that_cannot_start_a_request_gets_400_at_once(
+    http: str, pieces: list[bytes]
+) -> None:
+    """No waiting for the rest of the head (here for an hour): an HTTP/0.9 client sends no more."""
+    reads: asyncio.Queue[bytes] = asyncio.Queue()
+    app = Recorder()
+    protocol = protocol_telling_reads(http, reads)
+    async with (
+        serve(app, http=protocol, lifespan="off", timeout_request_head=3600) as running,
+        RawClient.connect(running) as client,
+    ):
+        await send_in_reads(client, reads, pieces)
+        response = await client.read_response()  # bounded by READ_LIMIT_SECONDS, far below the timeout
+        assert response.status_line == status_line(400)
+        assert response.header(b"connection") == b"close"
+        assert await client.closed()
+    assert app.scopes == []
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["pipelined", "kept-alive"])
+async def test_http_0_9_line_after_a_valid_request_gets_400_at_once(http: str, pipelined: bool) -> None:
+    """The version the parser read for the request before must not stand for this line's."""
+    if http == "zttp":
+        pytest.skip(
+            "zttp keeps the bytes after a request to itself: a line behind another request is "
+            "refused when its head ends or at timeout_request_head (docs/server-behaviour.md)"
+        )
+    async with (
+        recorded(http, timeout_request_head=3600) as (running, app),
+        RawClient.connect(running) as client,
+    ):
+        if pipelined:
+            await client.send(SIMPLE_GET + b"GET /\r\n")
+            assert (await client.read_response()).status == 200
+        else:
+            await client.send(SIMPLE_GET)
+            assert (await client.read_response()).status == 200
+            await client.send(b"GET /\r\n")
+        assert (await client.read_response()).status == 400
+        assert await client.closed()
+    assert len(app.scopes) == 1
+
+
+def protocol_telling_reads(http: str, reads: asyncio.Queue[bytes]) -> type[asyncio.Protocol]:
+    """The parser's protocol class, putting what it read into ``reads`` once it has handled it.
+
+    Lets a test send a head in pieces the server reads one at a time: the next piece
+    goes out once the server is done with the one before.
+    """
+    base: type[HTTPConnection] = {"h11": H11Protocol, "httptools": HttpToolsProtocol, "zttp": ZttpProtocol}[
+        http
+    ]
+
+    class TellingReads(base):  # type: ignore[misc,valid-type]
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            reads.put_nowait(data)
+
+    return TellingReads
+
+
+async def send_in_reads(client: RawClient, reads: asyncio.Queue[bytes], pieces: list[bytes]) -> None:
+    """Send each piece once the server is done reading the one before (protocol_telling_reads)."""
+    for piece in pieces:
+        await client.send(piece)
+        received = b""
+        while received != piece:
+            received += await asyncio.wait_for(reads.get(), READ_LIMIT_SECONDS)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"GET / HTTP/1.1\r\n", b"Host: x\r\n", b"X-Second: GET /\r\n", b"\r\n"],
+        [b"GET / HT", b"TP/1.1\r", b"\nHost: x\r\n\r\n"],
+        [b"GET / HTTP/1.0\r\n", b"\r\n"],
+        [b"GET /", b" HTTP/1.1\r\nHost: x\r\n\r\n"],
+        [b"GET / HTTP/1.1\r\nHost: x\r\nX-Value: GET /\r\n", b"\r\n"],
+        [SIMPLE_GET + b"GET / HTTP/1.1\r\n", b"Host: x\r\n\r\n"],
+    ],
+    ids=[
+        "line-then-each-header",
+        "split-inside-the-line",
+        "http-1.0-line-then-end",
+        "split-after-target",
+        "header-ending-like-a-request-line",
+        "second-request-line-ends-a-read",
+    ],
+)
+async def test_valid_heads_arriving_in_pieces_are_served(http: str, pieces: list[bytes]) -> None:
+    """Each piece is read on its own; none of the partial heads is taken for an HTTP/0.9 line."""
+    reads: asyncio.Queue[bytes] = asyncio.Queue()
+    app = Recorder()
+    protocol = protocol_telling_reads(http, reads)
+    async with serve(app, http=protocol, lifespan="off") as running, RawClient.connect(running) as client:
+        await send_in_reads(client, reads, pieces)
+        for _ in range(1 + pieces[0].count(b"\r\n\r\n")):
+            assert (await client.read_response()).status == 200
+    assert [scope["path"] for scope in app.scopes] == ["/"] * (1 + pieces[0].count(b"\r\n\r\n"))
+
+
 # ---------------------------------------------------------------- HTTP/2 and later
 
 
@@ -153,6 +274,85 @@ async def test_http_1_0_needs_no_host(http: str) -> None:
     assert app.scope["path"] == "/old"
 
 
+INVALID_HOSTS = {
+    "space-and-path": b"exa mple/x",
+    "space": b"exa mple",
+    "path": b"example.org/x",
+    "query": b"example.org?x",
+    "userinfo": b"user@example.org",
+    "letters-in-port": b"example.org:80a",
+    "two-ports": b"example.org:80:80",
+    "negative-port": b"example.org:-1",
+    "unclosed-ipv6": b"[::1",
+    "bare-ipv6": b"::1",
+    "not-ipv6": b"[not-an-address]",
+    "bad-ipv6": b"[::1::2]",
+    "after-ipv6": b"[::1]x",
+    "bad-percent": b"%zz.example",
+    "quote": b'ex"ample.org',
+    "non-ascii": b"caf\xc3\xa9.example",
+    "control": b"exa\x01mple",
+}
+
+
+@pytest.mark.parametrize("host", list(INVALID_HOSTS.values()), ids=list(INVALID_HOSTS))
+async def test_invalid_host_gets_400(http: str, host: bytes) -> None:
+    """RFC 9112 3.2: a Host header field with an invalid field value gets 400."""
+    await assert_refused(http, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", 400)
+
+
+async def test_invalid_host_gets_400_on_http_1_0_too(http: str) -> None:
+    await assert_refused(http, b"GET / HTTP/1.0\r\nHost: exa mple/x\r\n\r\n", 400)
+
+
+async def test_invalid_host_from_httpx_gets_400(http: str) -> None:
+    async with recorded(http) as (running, app), httpx.AsyncClient() as client:
+        response = await client.get(running.url, headers={"Host": "exa mple/x"})
+    assert response.status_code == 400
+    assert response.text == "Invalid HTTP request received: invalid Host header."
+    assert app.scopes == []
+
+
+VALID_HOSTS = [
+    b"example.org",
+    b"example.org:8000",
+    b"EXAMPLE.org",
+    b"under_score.local",
+    b"xn--caf-dma.example",
+    b"127.0.0.1",
+    b"127.0.0.1:80",
+    b"[::1]",
+    b"[::1]:8000",
+    b"[::ffff:192.0.2.1]",
+    b"[fe80::1%25eth0]:80",
+    b"[v1.future]",
+    b"example.org:",
+    b"%65xample.org",
+    b"",
+]
+
+
+@pytest.mark.parametrize("host", VALID_HOSTS, ids=[host.decode() or "empty" for host in VALID_HOSTS])
+@pytest.mark.parametrize("version", ["1.1", "1.0"])
+async def test_valid_host_forms_are_served(http: str, host: bytes, version: str) -> None:
+    """Names, IPv4, [IPv6] (with a zone, or IPvFuture), any port, and the empty Host (RFC 9112 3.2)."""
+    data = b"GET / HTTP/%b\r\nHost: %b\r\n\r\n" % (version.encode(), host)
+    async with recorded(http) as (running, app), RawClient.connect(running) as client:
+        await client.send(data)
+        assert (await client.read_response()).status == 200
+    assert (b"host", host) in app.scope["headers"]
+
+
+async def test_a_valid_host_seen_before_does_not_let_an_invalid_one_through(http: str) -> None:
+    """Valid Host values are remembered; that memory must never excuse another value."""
+    async with recorded(http) as (running, app):
+        for host, status in [(b"example.org", 200), (b"example.org/x", 400), (b"example.org", 200)]:
+            async with RawClient.connect(running) as client:
+                await client.send(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+                assert (await client.read_response()).status == status
+    assert len(app.scopes) == 2
+
+
 # ---------------------------------------------------------------- framing (request smuggling)
 
 
@@ -178,6 +378,47 @@ async def test_invalid_content_length_gets_400(http: str, value: bytes) -> None:
 async def test_conflicting_content_lengths_get_400(http: str) -> None:
     data = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
     await assert_refused(http, data, 400)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"18446744073709551616", b"99999999999999999999", b"99999999999999999999999"],
+    ids=["2-to-the-64", "20-digits", "23-digits"],
+)
+async def test_overflowing_content_length_gets_400_at_once(http: str, value: bytes) -> None:
+    """Over 64 bits (llhttp's bound, which h11 alone would not apply): no body could ever complete it."""
+    await assert_refused(
+        http, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + value + b"\r\n\r\nabc", 400
+    )
+
+
+async def test_largest_content_length_is_read_as_a_body(http: str) -> None:
+    """2**64 - 1 fits: the body is read (here the client gives up and the app is told)."""
+    app = StreamingReader()
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n"
+    async with serve(app, http=http, lifespan="off") as running, RawClient.connect(running) as client:
+        await client.send(head + b"abc")
+        assert (await app.messages.get())["body"] == b"abc"
+        client.abort()
+        assert await app.messages.get() == {"type": "http.disconnect"}
+
+
+@pytest.mark.parametrize("data", [b"", b"some data"], ids=["size-alone", "size-and-data"])
+@pytest.mark.parametrize(
+    "size",
+    [b"10000000000000000", b"ffffffffffffffffffff", b"ffffffffffffffffffffffff"],
+    ids=["2-to-the-64", "20-digits", "24-digits"],
+)
+async def test_overflowing_chunk_size_gets_400_at_once(http: str, size: bytes, data: bytes) -> None:
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    async with (
+        serve(StreamingReader(), http=http, lifespan="off") as running,
+        RawClient.connect(running) as client,
+    ):
+        await client.send(head + size + b"\r\n" + data)
+        response = await client.read_response()  # bounded by READ_LIMIT_SECONDS: no wait for the chunk
+        assert response.status_line == status_line(400)
+        assert await client.closed()
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,21 @@ async def test_headers_keep_order_duplicates_and_raw_values(http: str) -> None:
     ]
 
 
+async def test_whitespace_around_header_values_is_not_part_of_them(http: str) -> None:
+    """RFC 9110 5.5: leading and trailing spaces and tabs are not part of a field value."""
+    data = (
+        b"GET / HTTP/1.1\r\nHost:  example.org \t\r\n"
+        b"X-Around: \t inner  value \t \r\nX-Blank:  \t \r\nX-Tight:v\r\n\r\n"
+    )
+    scope = await scope_of(http, data)
+    assert scope["headers"] == [
+        (b"host", b"example.org"),
+        (b"x-around", b"inner  value"),
+        (b"x-blank", b""),
+        (b"x-tight", b"v"),
+    ]
+
+
 async def test_header_value_with_obs_text_reaches_the_app_as_bytes(http: str) -> None:
     data = b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Latin: caf\xe9\r\n\r\n"
     scope = await scope_of(http, data)

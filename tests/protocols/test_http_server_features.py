@@ -149,6 +149,42 @@ async def test_refused_requests_are_not_access_logged(http: str, caplog: pytest.
     assert any(message.startswith("Invalid HTTP request received") for message in caplog.messages)
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n",
+            "Invalid HTTP request received. Answered 400: unsupported request target.",
+        ),
+        (b"GET / HTTP/1.1\r\n\r\n", "Invalid HTTP request received. Answered 400: "),  # + the parser's words
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n",
+            "Invalid HTTP request received. Answered 431: ",  # + what was over which limit
+        ),
+    ],
+    ids=["authority-form", "no-host", "too-many-fields"],
+)
+async def test_refused_request_log_line_starts_with_upstreams_words(
+    http: str, data: bytes, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Upstream logs ``Invalid HTTP request received.`` (a warning, no traceback); our reason follows once."""
+    caplog.set_level(logging.INFO)
+    async with (
+        serve(hello, http=http, lifespan="off", limit_request_fields=2) as running,
+        RawClient.connect(running) as client,
+    ):
+        await client.send(data)
+        await client.read_response()
+    [record] = [record for record in caplog.records if "Invalid HTTP request" in record.getMessage()]
+    assert record.name == "uvicorn.error"
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    message = record.getMessage()
+    assert message.startswith(expected)
+    assert message == expected or expected.endswith(": ") and len(message) > len(expected)
+    assert message.count("Invalid HTTP request received") == 1
+
+
 # ---------------------------------------------------------------- graceful shutdown
 
 

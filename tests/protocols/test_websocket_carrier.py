@@ -33,6 +33,7 @@ class StreamCarrier:
     scheme = "wss"
     server = ("127.0.0.1", 443)
     client = ("127.0.0.1", 50000)
+    tls = None  # the tls scope extension of a real connection (tests/protocols/test_tls_extension.py)
 
     def __init__(self) -> None:
         self.sent = bytearray()

@@ -14,6 +14,7 @@ from tests.protocols.test_websocket_support import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
+    OP_TEXT,
     Recorder,
     close_payload,
     frame,
@@ -96,6 +97,38 @@ async def test_close_from_the_app_reads_the_reply_even_with_a_full_queue(ws: typ
         await client.send(frame(OP_CLOSE, close_payload(1000)))
         assert await client.at_eof()  # the server read our reply past the unread messages
     assert close.close_code == 1000
+
+
+async def test_ws_max_queue_1_pauses_after_one_unread_message_until_the_app_closes(
+    ws: type[Any], http: str
+) -> None:
+    # Upstream 0.55's websockets-sansio and wsproto pause reading after every message the
+    # app has not taken, whatever ws_max_queue says; here ws_max_queue=1 does that.
+    events = {"read_paused": asyncio.Event()}
+    close_now = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await close_now.wait()
+        await send({"type": "websocket.close", "code": 1000})  # the message stays unread
+
+    async with (
+        serve(app, ws=instrumented(ws, events), http=http, lifespan="off", ws_max_queue=1) as running,
+        raw_websocket(running) as client,
+    ):
+        await client.send(frame(OP_TEXT, b"x"))
+        try:
+            await asyncio.wait_for(events["read_paused"].wait(), 30)
+            protocol = only_connection(running)
+            assert len(protocol.session.messages) == 1
+            assert not protocol.transport.is_reading()
+        finally:
+            close_now.set()
+        assert (await client.read_close()).close_code == 1000
+        assert protocol.transport.is_reading()  # the close resumed reading, for the reply
+        await client.send(frame(OP_CLOSE, close_payload(1000)))
+        assert await client.at_eof()
 
 
 async def test_send_waits_while_the_client_does_not_read(ws: type[Any], http: str) -> None:

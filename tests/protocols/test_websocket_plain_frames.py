@@ -45,13 +45,32 @@ MAX_SIZE = 100_000
 class Split:
     """A reader whose deliveries and library bytes are recorded, fed in chosen pieces."""
 
-    def __init__(self, *, take: bool = True, library_stops_after: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        take: bool = True,
+        library_stops_after: int | None = None,
+        control: bool = False,
+        control_reads_on: bool = True,
+    ) -> None:
         self.messages: list[dict[str, Any]] = []
         self.library = bytearray()
         self.library_calls = 0
+        self.controls: list[bytes] = []  # with ``control``: what the control reader got, call by call
         self._take = take
         self._library_stops_after = library_stops_after
-        self.reader = PlainFrameReader(MAX_SIZE, xor_unmask, self.messages.append, self._library)
+        self._control_reads_on = control_reads_on
+        self.reader = PlainFrameReader(
+            MAX_SIZE,
+            xor_unmask,
+            self.messages.append,
+            self._library,
+            control=self._control if control else None,
+        )
+
+    def _control(self, data: bytes) -> bool:
+        self.controls.append(bytes(data))
+        return self._control_reads_on
 
     def _library(self, data: bytes) -> bool:
         self.library += data
@@ -196,6 +215,40 @@ def test_the_library_gets_a_frame_it_started_in_pieces() -> None:
     split.reader.feed(big[20:] + frame(OP_TEXT, b"next"), True)
     assert bytes(split.library) == big
     assert split.messages == [text("next")]
+
+
+def test_control_frames_with_a_good_header_go_whole_to_the_control_reader() -> None:
+    # Where the codecs correct their libraries (websockets_codec.py, wsproto_codec.py).
+    controls = [
+        frame(OP_PING, b"p" * 125),
+        frame(OP_PONG, b""),
+        frame(OP_CLOSE, b"\x03\xf6bad gateway"),
+    ]
+    others = [
+        frame(OP_TEXT, b"ab", fin=False),
+        frame(OP_CONT, b"cd", fin=False),
+        frame(OP_PING, b"x" * 126),  # too long for a control frame: the library's to refuse
+        longer_length(frame(OP_PING, b"x"), 126),
+        frame(OP_PING, b"x", fin=False),
+        frame(OP_PONG, b"x", rsv=0b100),
+        frame(OP_PING, b"x", mask=False),
+        frame(0xB, b"x"),
+    ]
+    stream = others[0] + controls[0] + others[1] + controls[1] + b"".join(others[2:]) + controls[2]
+    for cut in [None, *range(1, len(stream))]:
+        split = Split(control=True).feed(stream, None if cut is None else [cut])
+        assert split.controls == controls, f"cut at {cut}"
+        assert bytes(split.library) == b"".join(others), f"cut at {cut}"
+    one_byte_at_a_time = Split(control=True).feed(stream, list(range(1, len(stream))))
+    assert one_byte_at_a_time.controls == controls
+
+
+def test_the_control_reader_may_end_reading() -> None:
+    split = Split(control=True, control_reads_on=False)
+    split.feed(frame(OP_CLOSE, b"\x03\xe8") + frame(OP_TEXT, b"after"))
+    assert len(split.controls) == 1
+    assert split.messages == []  # skipped after the close, as after the library's own stop
+    assert bytes(split.library) == b""
 
 
 @pytest.mark.parametrize("length", [*range(40), 511, 512, 513, 4096, 65537])

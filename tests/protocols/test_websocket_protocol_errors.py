@@ -9,6 +9,7 @@ with a ``websocket.disconnect`` holding that code.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -99,6 +100,35 @@ async def test_a_message_of_exactly_max_size_is_fine(ws: type[Any], http: str) -
         echo_fragmented = await client.read_frame()
     assert echo.payload == "é".encode() * (MAX_SIZE // 2)
     assert echo_fragmented.payload == b"x" * (MAX_SIZE // 2) + b"y" * (MAX_SIZE // 2)
+
+
+@pytest.mark.parametrize("compression", ["deflate", None])
+async def test_a_ping_between_fragments_may_be_longer_than_what_is_left_of_the_limit(
+    ws: type[Any], http: str, compression: str | None
+) -> None:
+    # The websockets library counted the ping against what was left of the message's limit
+    # (32 bytes, less than the ping) and failed the connection with 1009 (websockets_codec.py).
+    # wsproto's permessage-deflate took the ping for the end of the compressed message, and
+    # handed on the rest still compressed (wsproto_codec.py).
+    app = Recorder()
+    async with (
+        serve(app, ws=ws, http=http, lifespan="off", ws_max_size=MAX_SIZE) as running,
+        connect(running.ws_url, compression=compression) as client,
+    ):
+        pongs: list[asyncio.Future[float]] = []
+
+        async def fragments() -> AsyncIterator[bytes]:
+            yield b"x" * (MAX_SIZE - 32)
+            pongs.append(await client.ping(b"p" * 40))
+            yield b"y" * 16
+            # The client ends with an empty fragment, which compressed takes a byte or two:
+            # the websockets library checks a compressed frame's size against what is left
+            # of the limit too, so a compressed message is kept a little under it.
+
+        await client.send(fragments())
+        assert await client.recv() == b"x" * (MAX_SIZE - 32) + b"y" * 16
+        await asyncio.wait_for(pongs[0], 30)
+    assert [m["type"] for m in app.messages][:2] == ["websocket.connect", "websocket.receive"]
 
 
 async def test_nothing_is_read_after_a_protocol_error(ws: type[Any], http: str) -> None:

@@ -119,3 +119,31 @@ def test_deprecated_import_path_still_serves() -> None:
     with run_gunicorn(APP, "-k", "uvicorn.workers.UvicornWorker") as arbiter:
         assert httpx.get(arbiter.url + "/").status_code == 200
         assert "Using worker: uvicorn.workers.UvicornWorker" in arbiter.output
+
+
+def test_gunicorn_access_logformat_shapes_the_access_lines() -> None:
+    """gunicorn's --access-logformat: gunicorn's atoms, written through gunicorn's access log."""
+    log_format = '%(h)s %(l)s "%(r)s" %(s)s %(b)s "%(a)s" %({x-request-id}i)s %(p)s %(D)s'
+    options = [
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        log_format,
+    ]
+    with run_gunicorn(APP, *options) as arbiter:
+        [worker_pid] = arbiter.worker_pids()
+        response = httpx.get(
+            arbiter.url + "/hello?x=1", headers={"User-Agent": "probe/1", "X-Request-Id": "r-7"}
+        )
+        assert response.status_code == 200
+        line = arbiter.wait_for(r'^127\.0\.0\.1 - "GET /hello\?x=1 HTTP/1\.1" 200 .*$').group(0)
+    size, agent, request_id, pid, microseconds = line.split(" 200 ", 1)[1].split(" ")
+    assert (int(size), agent, request_id, pid) == (
+        len(response.content),
+        '"probe/1"',
+        "r-7",
+        f"<{worker_pid}>",
+    )
+    assert int(microseconds) > 0

@@ -221,3 +221,10 @@ def test_check_config_refuses_unknown_config_kwargs(caplog: pytest.LogCaptureFix
     [record] = caplog.records
     assert record.levelno == logging.ERROR
     assert "'htp' is not a uvicorn Config option" in record.getMessage()
+
+
+def test_access_logformat_is_passed_on_only_when_given(make_worker: MakeWorker) -> None:
+    # gunicorn's default format leaves uvicorn's own line, as upstream's worker writes it.
+    assert make_worker().config.access_log_format is None
+    given = '%(h)s "%(r)s" %(s)s %(L)s'
+    assert make_worker(access_log_format=given).config.access_log_format == given

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from uvicorn._cli_observability import admin_options, log_format_options
 from uvicorn._cli_operations import listener_options, worker_recycling_options
 from uvicorn._cli_types import BoundedFloat, BoundedInt, HeaderType, ImplementationType
 from uvicorn.config import (
@@ -452,6 +453,8 @@ def server_options(version_option: Callable[[_F], _F]) -> Callable[[_F], _F]:
         *worker_recycling_options(),
         *_implementation_options(),
         *_logging_options(),
+        *log_format_options(),
+        *admin_options(),
         *_proxy_and_header_options(),
         *_limit_options(),
         *_timeout_options(),

@@ -50,6 +50,8 @@ class RecyclingLimits:
         #: Seconds this process may serve (jitter included), or None.
         self.lifetime = lifetime + random.uniform(0, jitter) if lifetime else None
         self._started = time.monotonic()
+        #: The option whose limit was passed, once :meth:`exceeded` said so.
+        self.reached: str | None = None
 
     @property
     def active(self) -> bool:
@@ -65,8 +67,10 @@ class RecyclingLimits:
                     self.memory_limit // _MIB,
                     resident // _MIB,
                 )
+                self.reached = "limit_max_memory"
                 return True
         if self.lifetime is not None and time.monotonic() - self._started >= self.lifetime:
             logger.info("Maximum lifetime of %.1f seconds reached. Terminating process.", self.lifetime)
+            self.reached = "max_worker_lifetime"
             return True
         return False

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 import sys
 from collections.abc import Callable
 from configparser import RawConfigParser
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._bind_addresses import parse_bind_address
 from uvicorn._startup import STARTUP_FAILURE, exit_on_startup_error, startup_failure
@@ -109,6 +110,10 @@ def run(
     limit_max_memory: int | None = None,
     max_worker_lifetime: float | None = None,
     max_worker_lifetime_jitter: float = 0,
+    access_log_format: str | None = None,
+    log_format: Literal["text", "json"] = "text",
+    admin_port: int | None = None,
+    admin_host: str = "127.0.0.1",
 ) -> None:
     """Serve ``app`` until interrupted; the options are :class:`Config`'s, plus ``app_dir``.
 
@@ -187,6 +192,10 @@ def run(
             limit_max_memory=limit_max_memory,
             max_worker_lifetime=max_worker_lifetime,
             max_worker_lifetime_jitter=max_worker_lifetime_jitter,
+            access_log_format=access_log_format,
+            log_format=log_format,
+            admin_port=admin_port,
+            admin_host=admin_host,
             http2_engine=http2_engine,
             http2_max_concurrent_streams=http2_max_concurrent_streams,
             http2_max_resets=http2_max_resets,
@@ -208,10 +217,10 @@ def run(
         try:
             if config.should_reload:
                 change_reload = _supervisor("ChangeReload")
-                change_reload(config, target=server.run, sockets=config.bind_sockets()).run()
+                change_reload(config, target=server.run, sockets=_supervisor_sockets(config)).run()
             elif config.workers > 1:
                 multiprocess = _supervisor("Multiprocess")
-                multiprocess(config, sockets=config.bind_sockets()).run()
+                multiprocess(config, sockets=_supervisor_sockets(config)).run()
             else:
                 server.run()
         except KeyboardInterrupt:
@@ -223,6 +232,18 @@ def run(
 
         if not server.started and not config.should_reload and config.workers == 1:
             sys.exit(STARTUP_FAILURE)
+
+
+def _supervisor_sockets(config: Config) -> list[socket.socket]:
+    """The sockets a supervisor hands its workers.
+
+    With upstream's options, the one socket of ``Config.bind_socket()``, as upstream
+    binds it (programs and tests patch that method); ``bind`` and ``reuse_port``
+    need every address, each socket ready for SO_REUSEPORT copies.
+    """
+    if config.bind or config.reuse_port:
+        return config.bind_sockets()
+    return [config.bind_socket()]
 
 
 def _unix_socket_paths(config: Config) -> list[str]:

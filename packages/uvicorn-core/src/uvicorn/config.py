@@ -24,12 +24,15 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
 from uvicorn._binding import bind_listening_socket, bind_listening_sockets
+from uvicorn._environment import int_from_environment, load_env_file
+from uvicorn._implementations import http2_classes, loop_factory, resolve_class
+from uvicorn._log_setup import access_log_timing, configure_logging
+from uvicorn._observability_options import check_observability_options
 from uvicorn._option_checks import check_option_values
 from uvicorn._reload_paths import ReloadPaths, _normalize_dirs, is_dir, resolve_reload_patterns
-from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError, MissingDependencyError, startup_failure
+from uvicorn._startup import STARTUP_FAILURE, InvalidOptionError
 from uvicorn._tls import build_ssl_context, create_ssl_context
-from uvicorn.importer import ImportFromStringError, import_from_string
-from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL, apply_log_config
+from uvicorn.logging import LOG_LEVELS, LOGGING_CONFIG, TRACE_LOG_LEVEL
 from uvicorn.protocols.contract import UvicornDeprecationWarning
 
 if TYPE_CHECKING:
@@ -205,6 +208,11 @@ class Config:
         limit_max_memory: int | None = None,
         max_worker_lifetime: float | None = None,
         max_worker_lifetime_jitter: float = 0,
+        # Beyond upstream: log formats, metrics and health endpoints (docs/logging.md, docs/metrics.md).
+        access_log_format: str | None = None,
+        log_format: Literal["text", "json"] = "text",
+        admin_port: int | None = None,
+        admin_host: str = "127.0.0.1",
     ) -> None:
         self.app = app
         self.host = host
@@ -271,6 +279,10 @@ class Config:
         self.limit_max_memory = limit_max_memory
         self.max_worker_lifetime = max_worker_lifetime
         self.max_worker_lifetime_jitter = max_worker_lifetime_jitter
+        self.access_log_format = access_log_format
+        self.log_format = log_format
+        self.admin_port = admin_port
+        self.admin_host = admin_host
 
         self.loaded = False
         self.ssl: ssl.SSLContext | None = None
@@ -288,11 +300,11 @@ class Config:
         self.reload_excludes: list[str] = paths.excludes
 
         if env_file is not None:
-            self._load_env_file(env_file)
+            load_env_file(env_file)
         self.env_file = env_file
 
         if workers is None and "WEB_CONCURRENCY" in os.environ:
-            self.workers = _int_from_environment("WEB_CONCURRENCY", "workers")
+            self.workers = int_from_environment("WEB_CONCURRENCY", "workers")
 
         self.forwarded_allow_ips: list[str] | str
         if forwarded_allow_ips is None:
@@ -327,6 +339,12 @@ class Config:
         return "2.0" if self.interface == "asgi2" else "3.0"
 
     @property
+    def access_log_timing(self) -> Literal["head", "end"]:
+        """When access lines are written: ``"head"`` (as upstream, when the response head goes
+        out) or ``"end"`` (JSON logs, or a format showing the response's size or duration)."""
+        return access_log_timing(self)
+
+    @property
     def is_ssl(self) -> bool:
         """True when a certificate is configured (or a custom TLS context factory)."""
         return bool(self.ssl_keyfile or self.ssl_certfile or self.ssl_context_factory)
@@ -344,52 +362,16 @@ class Config:
     # ------------------------------------------------------------ setup
 
     def configure_logging(self) -> None:
-        """Apply ``log_config``, then ``log_level`` and ``access_log`` on uvicorn's loggers."""
-        if isinstance(self.log_config, os.PathLike):
-            self.log_config = os.fspath(self.log_config)  # as upstream: the attribute becomes a str
+        """Apply ``log_config`` (shaped by ``log_format`` and ``access_log_format``), then
+        ``log_level`` and ``access_log`` on uvicorn's loggers (uvicorn._log_setup)."""
         # ``open`` is passed from here so tests that patch ``uvicorn.config.open`` see the read.
-        apply_log_config(self.log_config, self.use_colors, open_file=open)
-        if self.log_level is not None:
-            level = self._numeric_log_level(self.log_level)
-            for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
-                logging.getLogger(name).setLevel(level)
-        if self.access_log is False:
-            access_logger = logging.getLogger("uvicorn.access")
-            access_logger.handlers = []
-            access_logger.propagate = False
-
-    @staticmethod
-    def _numeric_log_level(log_level: str | int) -> int:
-        if isinstance(log_level, int):
-            return log_level
-        level = LOG_LEVELS.get(str(log_level).lower())
-        if level is None:
-            raise InvalidOptionError(
-                f"Invalid value for 'log_level' (--log-level): {log_level!r}. "
-                f"Use one of {', '.join(LOG_LEVELS)}."
-            )
-        return level
-
-    def _load_env_file(self, env_file: str | os.PathLike[str]) -> None:
-        if not os.path.isfile(env_file):
-            raise InvalidOptionError(
-                f"Invalid value for 'env_file' (--env-file): no such file: {os.fspath(env_file)!r}."
-            )
-        try:
-            from dotenv import load_dotenv
-        except ImportError:
-            raise MissingDependencyError(
-                f"env_file={os.fspath(env_file)!r} needs python-dotenv: "
-                "pip install python-dotenv (or 'uvicorn[standard]').",
-                name="dotenv",
-            ) from None
-        logger.info("Loading environment from '%s'", env_file)
-        load_dotenv(dotenv_path=env_file)
+        configure_logging(self, open_file=open)
 
     def load(self) -> None:
         """Check the options, import and wrap the app, resolve the protocol classes, build TLS."""
         assert not self.loaded
         check_option_values(self)
+        check_observability_options(self)
         self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
             "http", self.http, HTTP_PROTOCOLS
         )
@@ -397,7 +379,9 @@ class Config:
         self.http1_protocol_class: type[asyncio.Protocol] = self.http_protocol_class
         self.http2_protocol_class: type[asyncio.Protocol] | None = None
         if self.http2:
-            self._load_http2()
+            self.http_protocol_class, self.http2_protocol_class = http2_classes(
+                self.http, self.http2_engine, HTTP2_PROTOCOLS
+            )
         self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
         self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
 
@@ -435,67 +419,12 @@ class Config:
         return encoded
 
     def _resolve_class(self, option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
-        if not isinstance(value, str):
-            return value
-        target = choices.get(value, value if free else None)
-        if target is None or (value not in choices and ":" not in value):
-            expected = ", ".join(repr(name) for name in choices)
-            more = ' or an import string "module:Class"' if free else ""
-            raise InvalidOptionError(
-                f"Invalid value for '{option}' (--{option}): {value!r}. Use one of {expected}{more}."
-            )
-        try:
-            return import_from_string(target)
-        except ImportFromStringError as exc:
-            raise InvalidOptionError(f"Invalid value for '{option}' (--{option}): {exc}") from None
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"'{option}={value}' needs a library that is not installed: {exc}", name=exc.name
-            ) from None
-
-    def _load_http2(self) -> None:
-        engine = self.http2_engine
-        if engine not in ("auto", *HTTP2_PROTOCOLS):
-            choices = ", ".join(repr(name) for name in ("auto", *HTTP2_PROTOCOLS))
-            raise InvalidOptionError(
-                f"Invalid value for 'http2_engine' (--http2-engine): {engine!r}. Use one of {choices}."
-            )
-        if engine == "auto":
-            engine = "zttp" if self.http == "zttp" else self._installed_http2_engine()
-        try:
-            self.http2_protocol_class = import_from_string(HTTP2_PROTOCOLS[engine])
-        except ImportError:
-            raise MissingDependencyError(
-                f"'http2_engine={engine}' (--http2-engine) needs the {engine} library: pip install {engine}.",
-                name=engine,
-            ) from None
-        if self.http == "zttp" and engine == "zttp":
-            self.http_protocol_class = import_from_string(
-                "uvicorn.protocols.http.auto_zttp_impl:AutoZttpProtocol"
-            )
-        else:
-            self.http_protocol_class = import_from_string(
-                "uvicorn.protocols.http.negotiate:VersionNegotiator"
-            )
-
-    @staticmethod
-    def _installed_http2_engine() -> str:
-        from uvicorn.protocols.http2.engine import EngineMissing, engine_class
-
-        try:
-            chosen = engine_class("auto")
-        except EngineMissing:
-            raise MissingDependencyError(
-                "HTTP/2 (--http2) needs the zttp or h2 library: pip install 'uvicorn-protocols[zttp]' "
-                "(or 'uvicorn-protocols[h2]').",
-                name="zttp",
-            ) from None
-        return "zttp" if chosen.__name__ == "ZttpEngine" else "h2"
+        return resolve_class(option, value, choices, free)
 
     def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
         if self.ws == "none":
             return None
-        resolved: type[asyncio.Protocol] | None = self._resolve_class("ws", self.ws, WS_PROTOCOLS)
+        resolved: type[asyncio.Protocol] | None = resolve_class("ws", self.ws, WS_PROTOCOLS)
         return resolved
 
     # ------------------------------------------------------------ event loop and sockets
@@ -509,32 +438,7 @@ class Config:
 
     def get_loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         """The event loop factory for ``loop``, or None for ``"none"`` (use the running policy)."""
-        if self.loop not in LOOP_FACTORIES:
-            if ":" not in self.loop:
-                startup_failure(
-                    "Invalid value for 'loop' (--loop): %r. Use one of %s or an import string %s.",
-                    self.loop,
-                    ", ".join(repr(name) for name in LOOP_FACTORIES),
-                    '"module:factory"',
-                )
-            try:
-                custom: Callable[[], asyncio.AbstractEventLoop] = import_from_string(self.loop)
-            except ImportFromStringError as exc:
-                startup_failure("Error loading custom loop setup function. %s", exc)
-            return custom
-        target = LOOP_FACTORIES[self.loop]
-        if target is None:
-            return None
-        try:
-            setup = import_from_string(target)
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"Invalid value for 'loop' (--loop): {self.loop!r} is not available ({exc}). "
-                "Install it or use 'asyncio'.",
-                name=exc.name,
-            ) from None
-        factory: Callable[[], asyncio.AbstractEventLoop] = setup(use_subprocess=self.use_subprocess)
-        return factory
+        return loop_factory(self.loop, LOOP_FACTORIES, self.use_subprocess)
 
     def bind_socket(self) -> socket.socket:
         """Bind the listening socket for ``uds``, ``fd`` or ``host``/``port`` and log where we listen."""
@@ -543,14 +447,3 @@ class Config:
     def bind_sockets(self) -> list[socket.socket]:
         """Like :meth:`bind_socket`, for every address (``bind``; a host name: each of its addresses)."""
         return bind_listening_sockets(self)
-
-
-def _int_from_environment(variable: str, option: str) -> int:
-    value = os.environ[variable]
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidOptionError(
-            f"Invalid value for environment variable {variable}: {value!r}. "
-            f"It sets '{option}' and must be an integer."
-        ) from None

@@ -1,8 +1,10 @@
 """uvicorn's log formatters, its default logging configuration and how a ``log_config`` is applied.
 
 Loggers: ``uvicorn.error`` (server messages), ``uvicorn.access`` (one line per
-response, args ``(client_addr, method, full_path, http_version, status_code)``)
-and ``uvicorn.asgi`` (ASGI message tracing at the TRACE level).
+response, args ``(client_addr, method, full_path, http_version, status_code)``,
+or with ``access_log_format`` the format and a dict of its atoms; every access
+record also carries :data:`ACCESS_FIELDS` as attributes) and ``uvicorn.asgi``
+(ASGI message tracing at the TRACE level).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import logging.config
 import os
 import sys
+import time
 from collections.abc import Callable
 from copy import copy
 from functools import cached_property, partial
@@ -26,12 +29,14 @@ if TYPE_CHECKING:
     from uvicorn.protocols.contract import AccessLineFormatter
 
 __all__ = [
+    "ACCESS_FIELDS",
     "LOGGING_CONFIG",
     "LOG_LEVELS",
     "TRACE_LOG_LEVEL",
     "AccessFormatter",
     "ColourizedFormatter",
     "DefaultFormatter",
+    "JSONFormatter",
     "LogConfigError",
     "LogConfigNeedsPyYAML",
     "apply_log_config",
@@ -235,6 +240,60 @@ class AccessFormatter(ColourizedFormatter):
 if TYPE_CHECKING:
     # The HTTP protocols batch the lines of any formatter with this method (their contract).
     _access_formatter_fits: type[AccessLineFormatter] = AccessFormatter
+
+#: The attributes of every ``uvicorn.access`` record: ``client`` ("host:port"), ``method``,
+#: ``path`` (as sent, undecoded), ``query``, ``http_version``, ``status``, ``bytes_sent``
+#: (response body bytes) and ``duration`` (seconds) — None on a line written as the head
+#: goes out — and the request's ``user_agent`` and ``referer`` (None without).
+ACCESS_FIELDS = (
+    "client",
+    "method",
+    "path",
+    "query",
+    "http_version",
+    "status",
+    "bytes_sent",
+    "duration",
+    "user_agent",
+    "referer",
+)
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object a line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``.
+
+    Access records add :data:`ACCESS_FIELDS`; a record with an exception adds
+    ``exception`` (the formatted traceback). ``--log-format json`` puts it on
+    uvicorn's loggers; ``fmt``, ``style`` and ``use_colors`` are accepted and ignored.
+    """
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Literal["%", "{", "$"] = "%",
+        use_colors: bool | None = None,
+    ) -> None:
+        super().__init__(fmt=None, datefmt=datefmt)
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        entry: dict[str, Any] = {
+            "time": f"{moment}.{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if "status" in record.__dict__:  # an access record
+            for name in ACCESS_FIELDS:
+                entry[name] = record.__dict__.get(name)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, default=str)
 
 
 # ---------------------------------------------------------------- applying a log_config

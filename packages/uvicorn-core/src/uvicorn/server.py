@@ -39,7 +39,8 @@ from uvicorn._compat import asyncio_run
 from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._systemd import SystemdNotifier
-from uvicorn.protocols.contract import ProtocolConfig, ProtocolServerState, ServedConnection
+from uvicorn._telemetry import ServerTelemetry
+from uvicorn.protocols.contract import ProtocolConfig, ProtocolObserver, ProtocolServerState, ServedConnection
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -72,6 +73,8 @@ class ServerState:
         self.connections: set[ServedConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.default_headers: list[tuple[bytes, bytes]] = []
+        #: The metrics the protocols report to (``--admin-port``); None: no calls at all.
+        self.observer: ProtocolObserver | None = None
 
 
 class Server:
@@ -94,6 +97,8 @@ class Server:
         self._captured_signals: list[int] = []
         # Set once the server listens (after lifespan startup); tests await it instead of polling.
         self._startup_complete = asyncio.Event()
+        # --admin-port's metrics and health endpoints while serving (uvicorn._telemetry).
+        self._telemetry: ServerTelemetry | None = None
 
     @functools.cached_property
     def limit_max_requests(self) -> int | None:
@@ -127,6 +132,7 @@ class Server:
         # Read here, not in __init__: a Server pickled into a child process reads the child's.
         self._systemd = SystemdNotifier.from_environment()
         try:
+            self._telemetry = ServerTelemetry.start(self)  # --admin-port; before the lifespan starts
             await self.startup(sockets=sockets)
             self._recycling = RecyclingLimits(config)  # the lifetime counts from here
             if self.started:
@@ -142,6 +148,8 @@ class Server:
                 )
         finally:
             self._systemd.close()
+            if self._telemetry is not None:
+                self._telemetry.stop()
 
     # ------------------------------------------------------------ startup
 

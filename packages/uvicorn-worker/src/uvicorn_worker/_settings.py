@@ -69,6 +69,9 @@ def config_kwargs_from_gunicorn(cfg: Any, *, timeout: float, max_requests: int) 
         # Pre-bound sockets are listened on again by the server, with this backlog.
         kwargs["backlog"] = backlog
     kwargs.update(_request_limits(cfg))
+    access_log_format = _access_log_format(cfg)
+    if access_log_format is not None:
+        kwargs["access_log_format"] = access_log_format
     if cfg.is_ssl:
         kwargs.update(_tls_kwargs(cfg))
     return kwargs
@@ -91,6 +94,19 @@ def _request_limits(cfg: Any) -> dict[str, int]:
         if value != setting.default and isinstance(value, int) and value > 0:
             limits[option] = value
     return limits
+
+
+def _access_log_format(cfg: Any) -> str | None:
+    """gunicorn's ``--access-logformat``, when given: uvicorn writes its access lines in it.
+
+    Left at gunicorn's default, the lines stay uvicorn's own, as with upstream's
+    worker (gunicorn's handlers write them either way).
+    """
+    setting = cfg.settings.get("access_log_format")
+    if setting is None:
+        return None
+    value = setting.get()
+    return value if isinstance(value, str) and value != setting.default else None
 
 
 def _tls_kwargs(cfg: Any) -> dict[str, Any]:

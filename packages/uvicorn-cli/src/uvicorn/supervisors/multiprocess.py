@@ -37,6 +37,7 @@ from uvicorn._binding import reuse_port_copy
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._subprocess import check_app_import_string, listen_now
 from uvicorn._systemd import SystemdNotifier
+from uvicorn._telemetry import SupervisorTelemetry
 from uvicorn.supervisors._backoff import CrashBackoff
 from uvicorn.supervisors._titles import MASTER_TITLE, set_process_title
 from uvicorn.supervisors._worker import Process, stop_timeout
@@ -81,6 +82,7 @@ class Multiprocess:
         self.startup_failed = False
         self._wakeup: tuple[int, int] | None = None
         self._systemd = SystemdNotifier(None)  # read from the environment in run()
+        self._telemetry: SupervisorTelemetry | None = None  # --admin-port, from run()
         # Whether systemd was told READY=1 since the start or the last reload.
         self._ready_announced = False
         # Handlers go in here, not in run(): run() may be called from another thread.
@@ -113,6 +115,8 @@ class Multiprocess:
         self._systemd = SystemdNotifier.from_environment()
         set_process_title(MASTER_TITLE)
         try:
+            # --admin-port: one listener for all workers, started first: they are told where to report.
+            self._telemetry = SupervisorTelemetry.start(self.config, ready=self._serving)
             listen_now(self.sockets, self.config.backlog)
             self.init_processes()
             while not self.should_exit.is_set():
@@ -126,6 +130,8 @@ class Multiprocess:
             self.terminate_all()
             self.join_all()
         finally:
+            if self._telemetry is not None:
+                self._telemetry.stop()
             self._close_slot_sockets(1)
             self._close_wakeup()
             self._systemd.close()
@@ -254,6 +260,7 @@ class Multiprocess:
         for process, kill_at in self.retiring:
             if not process.process.is_alive():
                 process.join()
+                self._worker_exited(process, None)  # its counts are kept; not a restart
             elif kill_at is not None and time.monotonic() > kill_at:
                 self._kill_late(process)
             else:
@@ -284,6 +291,7 @@ class Multiprocess:
                     self.startup_failed = True
                     self.should_exit.set()
                     return
+                cause = "exit" if process.exitcode == 0 else "crash"
             elif process.check_health(timeout):
                 continue
             else:
@@ -294,6 +302,8 @@ class Multiprocess:
                 )
                 process.kill()
                 process.join()
+                cause = "healthcheck"
+            self._worker_exited(process, cause)  # counted before it is logged
             logger.info("Child process [%s] died", process.pid)
             self._replace_dead(index, process)
 
@@ -335,6 +345,8 @@ class Multiprocess:
             # The replacement serves: the old one may stop accepting and finish what it has.
             self.processes[index] = new_process
             self._retire(old_process)
+            if self._telemetry is not None:
+                self._telemetry.restarts["reload"] += 1
 
     def _announce_when_ready(self) -> None:
         """Tell systemd READY=1 once every worker serves (at startup and after a reload)."""
@@ -343,6 +355,14 @@ class Multiprocess:
         if all(process.announced_ready for process in self.processes):
             self._ready_announced = True
             self._systemd.ready(f"Serving with {len(self.processes)} worker(s)")
+
+    def _serving(self) -> bool:
+        """For /readyz: a worker serves and no shutdown has begun."""
+        return not self._exit_requested() and any(process.announced_ready for process in list(self.processes))
+
+    def _worker_exited(self, process: Process, cause: str | None) -> None:
+        if self._telemetry is not None:
+            self._telemetry.worker_exited(process.pid, cause)
 
     def _give_up_waiting(self) -> bool:
         """While a long operation waits (a rolling restart): keep the watchdog fed, stop on exit signals."""

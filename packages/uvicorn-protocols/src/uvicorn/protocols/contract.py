@@ -10,12 +10,15 @@ server, or a test, can drive the protocols with plain objects that fit these typ
 
 Access lines go through the ``uvicorn.access`` logger; a formatter that also
 offers :class:`AccessLineFormatter`'s method lets the HTTP protocols build and
-batch the lines themselves (``http/access_log.py``).
+batch the lines themselves (``http/access_log.py``). A server that keeps metrics
+puts a :class:`ProtocolObserver` in ``server_state.observer``; the protocols tell
+it what they do (and make no call at all when it is None).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessLineFormatter",
     "ProtocolConfig",
+    "ProtocolObserver",
     "ProtocolServerState",
     "ServedConnection",
     "UvicornDeprecationWarning",
@@ -63,6 +67,8 @@ class ProtocolConfig(Protocol):
     ws_ping_timeout: float | None
     #: Offer permessage-deflate compression to WebSocket clients.
     ws_per_message_deflate: bool
+    #: gunicorn-style format of the access line (``http/access_format.py``); None: upstream's line.
+    access_log_format: str | None
     #: With HTTP/2 on: the classes a connection's negotiator picks between (ALPN or the
     #: connection preface), the second also taking over an ``Upgrade: h2c`` request.
     #: ``http2_protocol_class`` is None when HTTP/2 is off.
@@ -77,6 +83,8 @@ class ProtocolConfig(Protocol):
     http2_max_control_frames: int
     #: HPACK dynamic table a client may use for its headers.
     http2_header_table_size: int
+    #: The server's certificate file (PEM): the ``server_cert`` of the ``tls`` scope extension.
+    ssl_certfile: str | os.PathLike[str] | None
 
     # Read-only properties where a settable attribute would demand the exact type: core's
     # Config derives asgi_version, and types timeout_keep_alive int (as upstream).
@@ -88,6 +96,13 @@ class ProtocolConfig(Protocol):
     @property
     def timeout_keep_alive(self) -> float:
         """Seconds an idle HTTP/1.1 connection waits for its next request."""
+
+    @property
+    def access_log_timing(self) -> Literal["head", "end"]:
+        """When a response's access line is written: as its head goes out (upstream), or at its end.
+
+        ``"end"`` lines know the response's size and duration (derived from the log settings).
+        """
 
 
 class ServedConnection(Protocol):
@@ -110,6 +125,33 @@ class ProtocolServerState(Protocol):
     #: replaces the list (never mutates it), once a second for the date, so a protocol may
     #: cache work keyed on the list's identity; protocols only read it.
     default_headers: list[tuple[bytes, bytes]]
+    #: Told what the protocols do, for metrics; None (no metrics): the protocols make no call.
+    observer: ProtocolObserver | None
+
+
+class ProtocolObserver(Protocol):
+    """What the protocols report to a server that keeps metrics (``ProtocolServerState.observer``).
+
+    Calls come from the event loop, are cheap and never raise. (Open connections
+    need no call: the server counts ``ProtocolServerState.connections``.)
+    """
+
+    def request_started(self) -> None:
+        """A complete request head arrived: the request is in flight."""
+
+    def request_finished(
+        self, method: str, status: int | None, duration: float, received: int, sent: int
+    ) -> None:
+        """The response ended (or was abandoned); ``status`` None when no response head went out.
+
+        ``duration`` in seconds from the request head; ``received`` / ``sent``: body bytes.
+        """
+
+    def rejected(self, reason: str) -> None:
+        """The server answered a request itself: ``"limit_concurrency"`` (503) or a request-head problem."""
+
+    def websocket_message(self, received: bool, size: int) -> None:
+        """A WebSocket message of ``size`` payload bytes was received from (or sent to) the client."""
 
 
 class AccessLineFormatter(Protocol):

@@ -58,25 +58,16 @@ def get_client_addr(scope: WWWScope) -> str:
 
 
 def get_path_with_query_string(scope: WWWScope) -> str:
-    """The request path, percent-encoded again, with its query string (access log format).
+    """The request target as the client sent it, with ``"`` escaped as ``%22`` (access log format, 0.55).
 
-    ``scope["path"]`` already starts with the root path, as the ASGI spec asks.
+    ``raw_path`` (undecoded, and starting with the root path) and the query string,
+    read as Latin-1 so any byte shows; the escape keeps a quoted request line
+    unambiguous. A scope without ``raw_path`` (optional in ASGI) shows its
+    ``path`` percent-encoded again.
     """
-    path = _quote_path(scope["path"])
+    raw_path = scope.get("raw_path")
+    target = raw_path.decode("latin-1") if raw_path is not None else urllib.parse.quote(scope["path"])
     query = scope["query_string"]
     if query:
-        return "{}?{}".format(path, query.decode("ascii"))
-    return path
-
-
-_quoted_paths: dict[str, str] = {}
-
-
-def _quote_path(path: str) -> str:
-    # Remembered: a server sees the same few paths again and again.
-    quoted = _quoted_paths.get(path)
-    if quoted is None:
-        quoted = urllib.parse.quote(path)
-        if len(_quoted_paths) < 1024:
-            _quoted_paths[path] = quoted
-    return quoted
+        target = f"{target}?{query.decode('latin-1')}"
+    return target.replace('"', "%22")

@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from uvicorn.protocols.asgi_types import HTTPScope
     from uvicorn.protocols.contract import AccessLineFormatter
 
-__all__ = ["AccessLog", "ConnectionAccessLog", "access_log_for"]
+__all__ = ["ACCESS_MESSAGE", "AccessLog", "ConnectionAccessLog", "access_fields", "access_log_for"]
 
 _INFO = logging.INFO
-_MESSAGE = '%s - "%s %s HTTP/%s" %d'
+#: The message of upstream's access line; its args are (client_addr, method, full_path, http_version, status).
+ACCESS_MESSAGE = '%s - "%s %s HTTP/%s" %d'
 _BATCH_LIMIT = 256  # lines held at most before writing anyway
 
 
@@ -74,10 +75,20 @@ class AccessLog:
             self._scheduled = True
             self.loop.call_soon(self.flush)
 
-    def log_record(self, client_addr: str, method: str, path: str, http_version: str, status: int) -> None:
+    def log_record(
+        self, client_addr: str, method: str, path: str, http_version: str, status: int, scope: HTTPScope
+    ) -> None:
         """Log one access line through :mod:`logging`, after the lines held so far."""
         self.flush()
-        self.logger.info(_MESSAGE, client_addr, method, path, http_version, status)
+        self.logger.info(
+            ACCESS_MESSAGE,
+            client_addr,
+            method,
+            path,
+            http_version,
+            status,
+            extra=access_fields(scope, status, None, None),
+        )
 
     def flush(self) -> None:
         """Write the lines held so far."""
@@ -147,7 +158,7 @@ class ConnectionAccessLog:
         self._client: object = None  # the scope client last formatted
         self._client_addr = ""
         # The last line built, and what it was built from.
-        self._request: tuple[str, str, bytes, str, int] | None = None
+        self._request: tuple[str, object, bytes, str, int] | None = None
         self._formatter: object = None
         self._line = ""
 
@@ -162,7 +173,9 @@ class ConnectionAccessLog:
         if writer is None:
             writer = self._writer = access_log_for(asyncio.get_running_loop(), self._logger)
         handler = writer.batch_handler()
-        request = (scope["method"], scope["path"], scope["query_string"], scope["http_version"], status)
+        # The line shows the raw target: raw_path (or path, when a scope has none) and the query.
+        target = scope.get("raw_path") or scope["path"]
+        request = (scope["method"], target, scope["query_string"], scope["http_version"], status)
         if handler is not None and handler.formatter is self._formatter and request == self._request:
             writer.add(handler, self._line)
             return
@@ -172,7 +185,35 @@ class ConnectionAccessLog:
             formatter = cast("AccessLineFormatter", handler.formatter)  # checked by _batchable_handler
             line = formatter.format_access(self._client_addr, request[0], path, request[3], status)
         if line is None:
-            writer.log_record(self._client_addr, request[0], path, request[3], status)
+            writer.log_record(self._client_addr, request[0], path, request[3], status, scope)
             return
         self._request, self._formatter, self._line = request, handler.formatter, line  # type: ignore[union-attr]
         writer.add(handler, line)  # type: ignore[arg-type]
+
+
+def access_fields(scope: HTTPScope, status: int, sent: int | None, duration: float | None) -> dict[str, Any]:
+    """The attributes every access record carries, for formatters (e.g. JSON) to use.
+
+    ``bytes_sent`` (body bytes) and ``duration`` (seconds since the request head
+    arrived) are None on a line written as the response head goes out.
+    """
+    user_agent = referer = None
+    for name, value in scope["headers"]:
+        lowered = name.lower()
+        if lowered == b"user-agent":
+            user_agent = value.decode("latin-1")
+        elif lowered == b"referer":
+            referer = value.decode("latin-1")
+    raw_path = scope.get("raw_path")
+    return {
+        "client": get_client_addr(scope),
+        "method": scope["method"],
+        "path": raw_path.decode("latin-1") if raw_path is not None else scope["path"],
+        "query": scope["query_string"].decode("latin-1"),
+        "http_version": scope["http_version"],
+        "status": status,
+        "bytes_sent": sent,
+        "duration": duration,
+        "user_agent": user_agent,
+        "referer": referer,
+    }

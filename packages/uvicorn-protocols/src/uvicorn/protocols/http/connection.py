@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, service_unavailable
 from uvicorn.protocols.http.h2c_upgrade import H2cRequest, h2c_request, switch_to_h2c
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
@@ -25,9 +26,11 @@ from uvicorn.protocols.http.request_head import (
     check_version,
     decode_path,
     inspect_headers,
+    refusal_detail,
     split_target,
 )
 from uvicorn.protocols.http.response_head import error_response
+from uvicorn.protocols.http.scope_extensions import http1_extensions
 from uvicorn.protocols.http.upgrade import UpgradeRequest, hand_over
 from uvicorn.protocols.utils import (
     get_local_addr,
@@ -55,6 +58,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "__dict__",
         "__weakref__",
         "_context",
+        "_extensions",
         "_h2c",
         "_head_bytes",
         "_head_timer",
@@ -74,6 +78,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         "config",
         "connections",
         "cycle",
+        "exchanges",
         "flow",
         "h2c_class",
         "limit_concurrency",
@@ -108,7 +113,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
-        self.access_log = self.access_logger.hasHandlers()
+        self.exchanges = watch_exchanges(config, server_state, self.access_logger)  # metrics, other lines
+        self.access_log = self.access_logger.hasHandlers() and not (self.exchanges and self.exchanges.access)
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.ws_protocol_class: type[asyncio.Protocol] | None = config.ws_protocol_class
         # With --http2, an "Upgrade: h2c" request switches the connection to this protocol.
@@ -178,6 +184,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
         self.scheme = "https" if is_ssl(self.transport) else "http"
+        self._extensions = http1_extensions(self.transport, self.config.ssl_certfile)
         self._scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
@@ -266,7 +273,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             facts = inspect_headers(headers, http_version == "1.1")
             raw_path, query_string = split_target(target)
         except HeadProblem as problem:
-            self.reject(problem.status, problem.message)
+            self.reject(problem.status, problem.message, problem.reason)
             return
 
         scope: HTTPScope = self._scope_template.copy()  # type: ignore[assignment]
@@ -277,6 +284,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         scope["query_string"] = query_string
         scope["headers"] = headers
         scope["state"] = self.app_state.copy()
+        scope["extensions"] = self._extensions.for_request(http_version)
         self.scope = scope
 
         if facts.upgrade is not None and facts.upgrade_token:
@@ -299,6 +307,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
+            count_rejection(self.server_state, 503)
 
         keep_alive = not facts.close and not self._peer_eof
         cycle = RequestResponseCycle(scope, self, self.writer, self.flow, keep_alive, facts.expect_100)
@@ -341,7 +350,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
 
     def reject(self, status: int, message: str, reason: str | None = None) -> None:
         """Answer a request we refuse with ``status`` and close the connection."""
-        self.logger.warning("Invalid HTTP request received (%d): %s", status, reason or message)
+        self.logger.warning("Invalid HTTP request received. %s", refusal_detail(status, message, reason))
+        count_rejection(self.server_state, status)
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None

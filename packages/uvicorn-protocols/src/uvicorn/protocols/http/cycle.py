@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Protocol
 
+from uvicorn.protocols.http.file_send import FILE_MESSAGES, FilePart, file_part
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.response_head import error_messages
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from uvicorn.protocols.asgi_types import ASGI3Application, ASGIReceiveEvent, ASGISendEvent, HTTPScope
     from uvicorn.protocols.http.access_log import ConnectionAccessLog
+    from uvicorn.protocols.http.exchange import Exchange, ExchangeWatch
 
 __all__ = ["CycleOwner", "RequestResponseCycle", "ResponseWriter", "WriteFlow"]
 
@@ -31,14 +33,23 @@ _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 class ResponseWriter(Protocol):
     """How a response reaches the wire; HTTP/1.1 framing and HTTP/2 streams implement it.
 
-    The cycle calls ``start`` once, then ``body`` until ``more_body`` is false, then
-    ``trailers`` if the app announced them. The head may be held until the first
-    body message, so that head and body leave together.
+    The cycle calls ``start`` once, then ``body`` (or ``send_file``) until
+    ``more_body`` is false, then ``trailers`` if the app announced them. The head
+    may be held until the first body message, so that head and body leave together.
     """
 
-    #: Whether ``http.response.trailers`` / ``http.response.early_hint`` reach the client.
+    #: Whether the app may send ``http.response.trailers`` / ``http.response.early_hint``
+    #: (the writer drops what the client cannot take).
     accepts_trailers: bool
     accepts_early_hints: bool
+
+    @property
+    def head_replaceable(self) -> bool:
+        """True while nothing of a started response is written, so a failure can be a 500 instead.
+
+        The HTTP/1.1 writer holds the head until the first body message; an HTTP/2
+        stream says False (a failure resets it, as upstream's does).
+        """
 
     def start(self, cycle: RequestResponseCycle, status: int, headers: Any) -> None:
         """Check and hold the response head (raises for a status or header that must not be sent)."""
@@ -46,11 +57,19 @@ class ResponseWriter(Protocol):
     def body(self, cycle: RequestResponseCycle, body: bytes, more_body: bool) -> None:
         """Write one body message (after the head, the first time)."""
 
+    async def send_file(self, cycle: RequestResponseCycle, part: FilePart, more_body: bool) -> None:
+        """Write a file as one body message (``file_send.py``); raises before writing anything
+        when the head says otherwise (a content-length that is not the file's)."""
+
+    def retract_head(self) -> bool:
+        """Forget the head held since ``start``; False if it was written already."""
+
     def trailers(self, cycle: RequestResponseCycle, headers: Any, more_trailers: bool) -> None:
         """Write (or, when the client did not ask for them, drop) trailer fields."""
 
     def early_hint(self, cycle: RequestResponseCycle, links: Any) -> None:
-        """Send a 103 Early Hints response with these ``link`` values."""
+        """Send a 103 Early Hints response with these ``link`` values (dropped once the final
+        head is out, or where the client cannot take one)."""
 
     def send_continue(self) -> None:
         """Tell a client that sent ``Expect: 100-continue`` to go on with its body."""
@@ -81,6 +100,7 @@ class CycleOwner(Protocol):
     tasks: set[asyncio.Task[None]]
     access_log: bool
     access_lines: ConnectionAccessLog
+    exchanges: ExchangeWatch | None  # metrics and access lines beyond upstream's (exchange.py)
 
     def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app took the buffered body and waits for more."""
@@ -101,6 +121,7 @@ class RequestResponseCycle:
         "body_sent",
         "conn",
         "disconnected",
+        "exchange",
         "flow",
         "keep_alive",
         "more_body",
@@ -141,6 +162,9 @@ class RequestResponseCycle:
         self._body_done = False
         self._client_done = False
         self._event: asyncio.Event | None = None
+        # Metrics and access lines beyond upstream's (exchange.py): None unless the server asks.
+        watch = conn.exchanges
+        self.exchange: Exchange | None = None if watch is None else watch.begin(scope)
 
     # ------------------------------------------------------------ fed by the connection
 
@@ -148,6 +172,8 @@ class RequestResponseCycle:
         """Buffer request body bytes for the app; True once the buffer is past the high-water mark."""
         self._chunks.append(chunk)
         self._buffered += len(chunk)
+        if self.exchange is not None:
+            self.exchange.received += len(chunk)
         self._wake()
         return self._buffered > HIGH_WATER_LIMIT
 
@@ -193,7 +219,8 @@ class RequestResponseCycle:
             if not self.response_complete:
                 self.writer.flush()  # what the app sent before it failed goes out first
             logger.error("Exception in ASGI application\n", exc_info=exc)
-            if not self.response_started:
+            # GeneratorExit: this coroutine is being closed unfinished (collected), and may not await.
+            if self.can_still_answer_500 and not isinstance(exc, GeneratorExit):
                 await self.send_500_response()
             else:
                 self.writer.abort()  # HTTP/1.1 closes the connection; HTTP/2 resets an unfinished stream
@@ -212,15 +239,34 @@ class RequestResponseCycle:
                 await self.send_500_response()
             else:
                 logger.error("ASGI callable returned without completing response.")
-                self.writer.abort()
+                if self.can_still_answer_500:
+                    await self.send_500_response()
+                else:
+                    self.writer.abort()
         finally:
+            if self.exchange is not None and not self.response_complete:
+                self.exchange.finish()  # abandoned: the app failed or the client left
             self.conn.tasks.discard(self.task)
 
+    @property
+    def can_still_answer_500(self) -> bool:
+        """True while a failure can still be answered with a 500: no response started, or none written.
+
+        On HTTP/1.1 the head waits for the first body message, so an app that fails
+        after ``http.response.start`` but before its body, or whose first body does not
+        fit its head, has written nothing yet (``ResponseWriter.head_replaceable``).
+        """
+        return not self.response_started or self.writer.head_replaceable
+
     async def send_500_response(self) -> None:
-        """Answer 500 (and, on HTTP/1.1, close the connection)."""
+        """Answer 500 (and, on HTTP/1.1, close the connection), in place of any head not written yet."""
         if self.disconnected or self.writer.is_closing():
             return
         self.keep_alive = False
+        # What the app started was never written: the 500's start replaces its held head.
+        self.response_started = self.trailers_expected = False
+        if self.exchange is not None:
+            self.exchange.sent = 0  # the app's body, if any, did not fit its head and was not written
         start, body = error_messages(500, "Internal Server Error")
         await self.send(start)
         await self.send(body)
@@ -268,7 +314,7 @@ class RequestResponseCycle:
                 self.writer.early_hint(self, message.get("links", ()))
             else:
                 expected = "'http.response.start'"
-                if self.writer.accepts_early_hints:
+                if self.scope["http_version"] == "2":  # each version's words as upstream's
                     expected += " or 'http.response.early_hint'"
                 raise RuntimeError(f"Expected ASGI message {expected}, but got '{message_type}'.")
         elif self.response_complete:
@@ -285,10 +331,19 @@ class RequestResponseCycle:
             if not more_trailers:
                 self._complete()
         elif message_type != "http.response.body":
-            raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
+            if message_type in FILE_MESSAGES:
+                await self._send_file(message)
+            elif message_type == "http.response.early_hint" and self.writer.accepts_early_hints:
+                # The ASGI spec allows hints after the start: they go out while the head is held.
+                self.writer.early_hint(self, message.get("links", ()))
+            else:
+                raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
         else:
             more_body = message.get("more_body", False)
-            self.writer.body(self, message.get("body", b""), more_body)  # type: ignore[arg-type]
+            body = message.get("body", b"")
+            if self.exchange is not None:
+                self.exchange.sent += len(body)  # type: ignore[arg-type]
+            self.writer.body(self, body, more_body)  # type: ignore[arg-type]
             if not more_body:
                 if self.trailers_expected:
                     self.body_sent = True
@@ -296,15 +351,44 @@ class RequestResponseCycle:
                     self._complete()
 
     def _start_response(self, message: dict[str, Any]) -> None:
+        # Known before the writer sees the head: HTTP/1.1 frames a body with trailers as chunked.
+        self.trailers_expected = self.writer.accepts_trailers and bool(message.get("trailers", False))
         self.writer.start(self, message["status"], message.get("headers", ()))
         self.response_started = True
+        if self.exchange is not None:
+            self.exchange.response_headers = message.get("headers", ())
         # Once a response starts, "100 Continue" would land inside it (an app may still
         # call receive(), e.g. to watch for a disconnect).
         self.waiting_for_100_continue = False
-        if self.writer.accepts_trailers and message.get("trailers", False):
-            self.trailers_expected = True
+
+    async def _send_file(self, message: Any) -> None:
+        """``http.response.pathsend`` / ``zerocopysend``: a body message whose bytes are a file's."""
+        part: FilePart | None = None
+        more_body = message["type"] == "http.response.zerocopysend" and bool(message.get("more_body", False))
+        try:
+            part = file_part(message)
+            if self.exchange is not None:
+                self.exchange.sent += part.count
+            await self.writer.send_file(self, part, more_body)
+        except BaseException:
+            # A file that cannot be sent, found before the head went out: the response
+            # is not begun after all, so the app's failure becomes a 500.
+            if self.writer.retract_head():
+                self.response_started = False
+                self.trailers_expected = False
+            raise
+        finally:
+            if part is not None:
+                part.close()
+        if not more_body:
+            if self.trailers_expected:
+                self.body_sent = True
+            else:
+                self._complete()
 
     def _complete(self) -> None:
         self.response_complete = True
+        if self.exchange is not None:
+            self.exchange.finish()
         self._wake()
         self.conn.response_done(self)

@@ -15,6 +15,15 @@ __all__ = ["HttpToolsProtocol", "RequestResponseCycle"]
 _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n"
 
 
+def _ends_with_line(data: bytes, line: bytes) -> bool:
+    """True if ``data`` ends with ``line`` as a whole line (CR LF or a bare LF after it)."""
+    for end in (b"\r\n", b"\n"):
+        if data.endswith(line + end):
+            before = len(data) - len(line) - len(end)
+            return before == 0 or data[before - 1] == 0x0A
+    return False
+
+
 class _StopParsing(Exception):
     """Raised from a parser callback once the request has been refused.
 
@@ -25,7 +34,7 @@ class _StopParsing(Exception):
 class HttpToolsProtocol(HTTPConnection):
     """HTTP/1.1 with the llhttp parser from httptools."""
 
-    __slots__ = ("_headers", "_in_head", "_unparsed_body", "_url", "parser")
+    __slots__ = ("_headers", "_in_head", "_line_tail", "_unparsed_body", "_url", "parser")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Made with the connection, so the constructor stays the one every protocol shares.
@@ -33,6 +42,7 @@ class HttpToolsProtocol(HTTPConnection):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False
+        self._line_tail = b""  # the last bytes of a head still arriving (_check_partial_head)
         # Body bytes of an upgrade request that stays on HTTP/1.1: llhttp stops at the
         # head of any upgrade request, so they are passed on here, unparsed.
         self._unparsed_body = 0
@@ -66,6 +76,26 @@ class HttpToolsProtocol(HTTPConnection):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 preface")
             else:
                 self.reject(400, INVALID_REQUEST, str(exc))
+        else:
+            if self._in_head and self._url:
+                self._check_partial_head(data)
+
+    def _check_partial_head(self, data: bytes) -> None:
+        """A head still arriving, its target read: refuse an HTTP/0.9 request line now.
+
+        llhttp takes a line without a version for HTTP/0.9 and waits for headers that
+        such a client never sends. It says "0.9" once a byte follows the line; until
+        then its version is the previous request's (or "0.0"). So the bytes read so
+        far are also looked at: ending with the line as method and target alone, they
+        are an HTTP/0.9 request. The last few are kept, as the line may end in a read
+        of its own.
+        """
+        line = self.parser.get_method() + b" " + self._url
+        keep = len(line) + 3  # a line feed before the line, the line, CR LF after it
+        recent = self._line_tail + data if len(data) < keep else data
+        self._line_tail = recent[-keep:]
+        if self.parser.get_http_version() == "0.9" or _ends_with_line(recent, line):
+            self.reject(400, INVALID_REQUEST, "HTTP/0.9 request line (no HTTP version)")
 
     def _pass_body(self, data: bytes) -> bytes:
         """Give the app the next bytes of an upgrade request's body; what follows it."""

@@ -7,18 +7,25 @@ collects everything the server itself needs from them.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import urllib.parse
 
-from uvicorn.protocols.http.rules import comma_list
+from uvicorn.protocols.http.rules import TOKEN, comma_list
 
 __all__ = [
     "INVALID_REQUEST",
+    "MAX_BODY_SIZE",
     "HeadProblem",
     "RequestFacts",
+    "check_content_length",
+    "check_host",
     "check_limits",
     "check_version",
     "decode_path",
     "inspect_headers",
+    "refusal_detail",
+    "request_line_problem",
     "split_target",
 ]
 
@@ -36,13 +43,44 @@ _SERVER_HEADERS = {
 }
 
 
-class HeadProblem(Exception):
-    """A request head we refuse: ``status`` and a one-line ``message`` for the client."""
+# RFC 9110 7.2: Host = uri-host [ ":" port ], with RFC 3986 3.2.2's uri-host: an IP-literal
+# ("[" IPv6address, with an RFC 6874 zone, or IPvFuture "]"), or a reg-name (of which an
+# IPv4address is one), possibly empty; port = *DIGIT. No userinfo, path, space or control.
+_REG_NAME_CHARACTER = rb"A-Za-z0-9\-._~!$&'()*+,;="
+_HOST_SYNTAX = re.compile(
+    rb"(?:\[(?:(?P<ipv6>[0-9A-Fa-f:.]+)(?:%25(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+)?"
+    rb"|[vV][0-9A-Fa-f]+\.[" + _REG_NAME_CHARACTER + rb":]+)\]"
+    rb"|(?:[" + _REG_NAME_CHARACTER + rb"]|%[0-9A-Fa-f]{2})*)"
+    rb"(?::[0-9]*)?"
+)
+# RFC 9112 3: request-line = method SP request-target SP HTTP-version (a target of visible
+# characters, as h11 reads it; a line may end in a bare LF).
+_REQUEST_LINE = re.compile(TOKEN.pattern + rb" [\x21-\x7e]+ HTTP/[0-9]\.[0-9]\r?")
+# Host values already found valid: a server sees the same few names on every request.
+_valid_hosts: set[bytes] = set()
+_HOST_CACHE_LIMIT = 1024
 
-    def __init__(self, status: int, message: str) -> None:
+
+class HeadProblem(Exception):
+    """A request head we refuse: ``status``, a one-line ``message`` for the client, and for the log
+    a ``reason`` when the message does not say enough (the offending value, say)."""
+
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
+
+
+def refusal_detail(status: int, message: str, reason: str | None) -> str:
+    """What the log says after upstream's words ``Invalid HTTP request received.``: our answer and why.
+
+    Upstream logs only those words; people grep for them, so they come first and
+    unchanged, and the rest says what was answered and why, without repeating them.
+    """
+    if not reason:
+        reason = message.removeprefix(INVALID_REQUEST[:-1]).lstrip(".: ")
+    return f"Answered {status}: {reason}" if reason else f"Answered {status}."
 
 
 class RequestFacts:
@@ -89,6 +127,52 @@ def check_limits(
         raise HeadProblem(431, "Request header fields too large.")
 
 
+def request_line_problem(head: bytes) -> str | None:
+    """Why the first line of ``head`` (a head still arriving) cannot start a request, or None.
+
+    Lets a line that can never become a valid head be refused as soon as it ends
+    rather than when the head timeout strikes: an HTTP/0.9 request (``GET /``) has
+    no more lines to come.
+    """
+    line = head[: head.find(b"\n")]
+    if _REQUEST_LINE.fullmatch(line) is not None:
+        return None
+    if line.count(b" ") == 1 and b"HTTP/" not in line:
+        return "HTTP/0.9 request line (no HTTP version)"
+    return f"malformed request line {line!r}"
+
+
+#: The largest body or chunk size either parser takes: llhttp's 64 bits (h11 alone would read
+#: 20 digits, and wait for a body no client could send). Larger gets 400 at once.
+MAX_BODY_SIZE = (1 << 64) - 1
+
+
+def check_content_length(value: bytes) -> None:
+    """A Content-Length of 20 digits or more (the parsers checked they are digits): not over 64 bits."""
+    if not value.isdigit() or int(value) > MAX_BODY_SIZE:
+        raise HeadProblem(
+            400,
+            "Invalid HTTP request received: Content-Length too large.",
+            f"Content-Length {value!r} overflows",
+        )
+
+
+def check_host(value: bytes) -> None:
+    """RFC 9112 3.2: a Host header whose value is not ``uri-host [":" port]`` gets 400."""
+    match = _HOST_SYNTAX.fullmatch(value)
+    if match is not None and match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"].decode("ascii"))
+        except ValueError:
+            match = None
+    if match is None:
+        raise HeadProblem(
+            400, "Invalid HTTP request received: invalid Host header.", f"invalid Host header {value!r}"
+        )
+    if len(_valid_hosts) < _HOST_CACHE_LIMIT:
+        _valid_hosts.add(value)
+
+
 def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> RequestFacts:
     """One pass over the request headers: framing sanity, Host rules, connection options."""
     facts = RequestFacts()
@@ -101,8 +185,12 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
             continue
         if kind == _HOST:
             hosts += 1
+            if value not in _valid_hosts:
+                check_host(value)
         elif kind == _CONTENT_LENGTH:
             content_length = True
+            if len(value) > 19:
+                check_content_length(value)
         elif kind == _TRANSFER_ENCODING:
             transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
         elif kind == _CONNECTION:

@@ -118,11 +118,22 @@ def _check_value(name: bytes, value: object) -> None:
 class ResponseHead:
     """A validated response head and the framing it implies.
 
-    ``data`` is the serialised head, ready to write once the framing for a body
-    without ``content-length`` is known (see :meth:`finish`).
+    The app's headers are written in the order it sent them, its framing headers
+    (``content-length``, ``transfer-encoding: chunked``) included; what the server
+    adds itself (framing for a body the app gave none for, ``connection: close``)
+    goes last. The head is completed by :meth:`finish`, once the body's framing is known.
     """
 
-    __slots__ = ("chunked", "connection", "content_length", "data", "keep_alive", "status")
+    __slots__ = (
+        "_chunked_at",
+        "_length_at",
+        "_parts",
+        "chunked",
+        "connection",
+        "content_length",
+        "keep_alive",
+        "status",
+    )
 
     def __init__(
         self,
@@ -136,8 +147,11 @@ class ResponseHead:
         self.keep_alive = keep_alive
         self.content_length: int | None = None
         self.chunked = False
-        # The app's connection tokens; written by finish() as the one connection header.
+        # The app's connection tokens, all its connection headers joined.
         self.connection: bytes | None = None
+        # Where the app's framing headers are among the parts: finish() drops the one not used.
+        self._length_at: int | None = None
+        self._chunked_at: int | None = None
         overridden: set[bytes] | None = None
         parts = [STATUS_LINES[status], default_headers]
         for name, value in headers:
@@ -156,19 +170,23 @@ class ResponseHead:
                         raise HeaderError(f"Invalid content-length response header: {value!r}.") from None
                     if length < 0 or (self.content_length is not None and length != self.content_length):
                         raise HeaderError(f"Invalid content-length response header: {value!r}.")
-                    self.content_length = length
-                    continue  # written by finish(), which knows whether length framing is used
+                    if self._length_at is None:  # the same length again is written once
+                        self.content_length = length
+                        self._length_at = len(parts)
+                        parts.append(name + b": %d\r\n" % length)  # as a plain number, whatever int() read
+                    continue
                 elif kind == _TRANSFER_ENCODING:
-                    # The server writes the framing headers itself; an app asking for
-                    # chunked gets chunked (as upstream), anything else is ignored (ASGI).
-                    if b"chunked" in comma_list(value):
+                    # The server frames the body itself: an app asking for chunked gets chunked
+                    # (as upstream), any other coding is not applied, so not announced (ASGI).
+                    if self._chunked_at is None and b"chunked" in comma_list(value):
                         self.chunked = True
+                        self._chunked_at = len(parts)
+                        parts.append(name + b": chunked\r\n")
                     continue
                 elif kind == _CONNECTION:
                     self.connection = value if self.connection is None else self.connection + b", " + value
                     if b"close" in comma_list(value):
                         self.keep_alive = False
-                    continue
                 else:
                     overridden = overridden or set()
                     overridden.add(name.lower())
@@ -177,45 +195,60 @@ class ResponseHead:
             parts[1] = serialize_default_headers(
                 [(n, v) for n, v in default_headers_list if n not in overridden]
             )
-        self.data = b"".join(parts)
+        self._parts = parts
+
+    def announce_length(self, length: int) -> None:
+        """Give a head without ``content-length`` one, known before the body is (a file's size)."""
+        self.content_length = length
+        self._length_at = len(self._parts)
+        self._parts.append(b"content-length: %d\r\n" % length)
+
+    def use_chunked(self) -> None:
+        """Frame the body chunked, as if the app had asked for it (trailers follow the body)."""
+        self.chunked = True
+        if self._chunked_at is None:
+            self._chunked_at = len(self._parts)
+            self._parts.append(b"transfer-encoding: chunked\r\n")
 
     def finish(
         self, has_body: bool, single_body: bytes | None, http11: bool, head_request: bool = False
     ) -> bytes:
-        """Complete the head with framing headers and the blank line.
+        """The whole head: the app's headers, the framing and ``connection`` headers it lacks, the blank line.
 
         ``single_body`` is the whole body when the app sent it in one message (so a
         ``content-length`` can be given instead of chunking); ``has_body`` is false
         for HEAD requests and bodiless statuses. A HEAD response still gets the
         framing headers a GET would have (RFC 9110 9.3.2), though no body follows.
         """
+        parts = self._parts
         extra = b""
         app_asked_chunked, self.chunked = self.chunked, False
-        describes_body = has_body or (head_request and self.status not in NO_CONTENT_STATUSES)
         if app_asked_chunked and http11:
             # Chunked as the app asked (as upstream); a content-length beside it is dropped.
-            self.content_length = None
+            if self._length_at is not None:
+                parts[self._length_at] = b""
+                self.content_length = None
             self.chunked = has_body
-            extra = b"transfer-encoding: chunked\r\n"
-        elif self.content_length is not None:
-            extra = b"content-length: %d\r\n" % self.content_length
-        elif describes_body:
-            if single_body is not None:
-                # For HEAD an empty body says nothing about what a GET would get: no length then.
-                if has_body or single_body:
-                    self.content_length = len(single_body)
-                    extra = b"content-length: %d\r\n" % self.content_length
-            elif http11:
-                self.chunked = has_body
-                extra = b"transfer-encoding: chunked\r\n"
-            else:
-                self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
-        connection = self.connection
-        if not self.keep_alive and (connection is None or b"close" not in comma_list(connection)):
-            connection = b"close" if connection is None else connection + b", close"
-        if connection is not None:
-            extra += b"connection: " + connection + b"\r\n"
-        return self.data + extra + b"\r\n"
+        else:
+            if app_asked_chunked:
+                parts[self._chunked_at] = b""  # type: ignore[index]  # HTTP/1.0 has no chunked coding
+            if self.content_length is None and (
+                has_body or (head_request and self.status not in NO_CONTENT_STATUSES)
+            ):
+                if single_body is not None:
+                    # For HEAD an empty body says nothing about what a GET would get: no length then.
+                    if has_body or single_body:
+                        self.content_length = len(single_body)
+                        extra = b"content-length: %d\r\n" % self.content_length
+                elif http11:
+                    self.chunked = has_body
+                    extra = b"transfer-encoding: chunked\r\n"
+                else:
+                    self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
+        if not self.keep_alive and (self.connection is None or b"close" not in comma_list(self.connection)):
+            extra += b"connection: close\r\n"
+        parts.append(extra + b"\r\n")
+        return b"".join(parts)
 
 
 _LAST_CHUNK = b"0\r\n\r\n"
@@ -242,6 +275,18 @@ class BodyFraming:
             if self._left < 0:
                 raise RuntimeError("Response content longer than Content-Length")
         return body
+
+    def frame_file(self, count: int, more_body: bool) -> tuple[bytes, bytes]:
+        """The bytes around ``count`` bytes of a file sent as one body message: ``(before, after)``."""
+        if self.chunked:
+            if not count:
+                return b"", b"" if more_body else _LAST_CHUNK
+            return b"%x\r\n" % count, b"\r\n" if more_body else b"\r\n" + _LAST_CHUNK
+        if self._left is not None:
+            if count > self._left:
+                raise RuntimeError("Response content longer than Content-Length")
+            self._left -= count
+        return b"", b""
 
     def check_complete(self) -> None:
         """After the last body message: all the announced content was sent."""

@@ -13,7 +13,7 @@ from typing import ClassVar
 import zttp
 
 from uvicorn.protocols.http.connection import HTTPConnection
-from uvicorn.protocols.http.request_head import INVALID_REQUEST
+from uvicorn.protocols.http.request_head import INVALID_REQUEST, request_line_problem
 
 __all__ = ["ZttpProtocol"]
 
@@ -29,7 +29,7 @@ _NEED_DATA = zttp.NEED_DATA
 class ZttpProtocol(HTTPConnection):
     """HTTP/1.1 with zttp's parser."""
 
-    __slots__ = ("_awaiting_head", "_last_bytes", "_line", "_line_done", "parser")
+    __slots__ = ("_awaiting_head", "_first_head", "_last_bytes", "_line", "_line_done", "parser")
 
     alpn_protocols: ClassVar[list[str] | None] = None
 
@@ -42,6 +42,8 @@ class ZttpProtocol(HTTPConnection):
         # for telling an HTTP/2 request line from a malformed one when zttp refuses it.
         self._line = b""
         self._last_bytes = b""  # the last 3 bytes read before the current read
+        # The connection's first head while its request line arrives (None once looked at).
+        self._first_head: bytes | None = b""
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
@@ -94,19 +96,43 @@ class ZttpProtocol(HTTPConnection):
             if completed and self._awaiting_head:
                 self._line = _after_last_head(data, last_bytes)
                 self._line_done = b"\n" in self._line
-            # The limit counts the line without its CRLF; a line still arriving may end in its CR.
-            line_limit = self.limit_request_line + 1
-            if self._mid_head() and not self._line_done and self._head_bytes > line_limit:
-                self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+            if self._mid_head():
+                self._check_partial_head(data)
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
-            if _HTTP2_REQUEST_LINE.search(self._line) or _HTTP2_REQUEST_LINE.search(data):
+            if self._names_http2(data):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 request")
             elif "size limit" in str(exc):
                 self.reject(431, "Request header fields too large.", str(exc))
             else:
                 self.reject(400, INVALID_REQUEST, str(exc))
+
+    def _names_http2(self, refused: bytes) -> bool:
+        """Whether the head zttp refused while ``refused`` was read has a request line of HTTP/2 or later."""
+        if not self._awaiting_head:
+            return False  # a body's framing: no request line in it
+        if self._line:  # the reads that brought its request line: the line is their first
+            return _HTTP2_REQUEST_LINE.match(self._line.lstrip(b"\r\n").split(b"\n", 1)[0]) is not None
+        # A head begun after a message that ended in ``refused``: its line is one of the read's.
+        return _HTTP2_REQUEST_LINE.search(refused) is not None
+
+    def _check_partial_head(self, data: bytes) -> None:
+        """A head still arriving: refuse it now if it is already too long, or can never become valid."""
+        if not self._line_done:
+            # The limit counts the line without its CRLF; a line still arriving may end in its CR.
+            if self._head_bytes > self.limit_request_line + 1:
+                self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
+            elif self._first_head is not None and self.scope is None:
+                self._first_head += data
+        elif self._first_head is not None and self.scope is None:
+            # zttp reads nothing until the whole head is in, and keeps what follows a request to
+            # itself: the request line is looked at here for the connection's first head, whose
+            # every byte came this way (where an HTTP/0.9 client sends its one request line).
+            head, self._first_head = self._first_head + data, None
+            problem = request_line_problem(head)
+            if problem is not None:
+                self.reject(400, INVALID_REQUEST, problem)
 
     def _message_done(self) -> None:
         self._awaiting_head = True

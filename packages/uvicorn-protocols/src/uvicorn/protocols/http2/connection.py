@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
-from uvicorn.protocols.http.request_head import HeadProblem
+from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
+from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http2_extensions
 from uvicorn.protocols.http2.engine import (
     ENHANCE_YOUR_CALM,
     NO_ERROR,
@@ -62,7 +64,8 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.loop = _loop or asyncio.get_event_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
-        self.access_log = self.access_logger.hasHandlers()
+        self.exchanges = watch_exchanges(config, server_state, self.access_logger)  # metrics, other lines
+        self.access_log = self.access_logger.hasHandlers() and not (self.exchanges and self.exchanges.access)
         self.access_lines = ConnectionAccessLog(self.access_logger)
         self.root_path: str = config.root_path
         self.limit_concurrency = config.limit_concurrency
@@ -86,6 +89,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.websockets: dict[int, WebSocketStream] = {}  # open WebSocket streams (RFC 8441)
         self.waiting: set[HTTP2Stream] = set()  # streams whose send() waits for window or transport
         self.scope_template: dict[str, Any] = {}  # the scope fields every stream shares
+        self.extensions: ScopeExtensions = http2_extensions(None, None)  # until the connection is made
         self._raw_root_path = self.root_path.encode("ascii", "surrogateescape")
         self._last_stream_id = 0
         self._opened = 0  # streams accepted on this connection
@@ -108,6 +112,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.transport = cast("asyncio.Transport", transport)
         self.flow = FlowControl(self.transport)
         self.client = get_remote_addr(self.transport)
+        self.extensions = http2_extensions(self.transport, self.config.ssl_certfile)
         self.scope_template = {
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
@@ -217,9 +222,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             scope, facts = read_request(
                 self.scope_template, self._raw_root_path, method, target, headers, self.limits
             )
+            scope["extensions"] = self.extensions.for_request("2")
         except HeadProblem as problem:
             # Refused before the app sees it: this stream is answered, the connection goes on.
-            self.logger.warning("Invalid HTTP request received (%d): %s", problem.status, problem.message)
+            detail = refusal_detail(problem.status, problem.message, problem.reason)
+            self.logger.warning("Invalid HTTP request received. %s", detail)
             headers, body = refusal(problem, self.server_state.default_headers)
             self.engine.send_response(stream_id, problem.status, headers, False)
             self.engine.send_data(stream_id, body, True)
@@ -240,6 +247,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
+            count_rejection(self.server_state, 503)
         task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         self.tasks.add(task)
         self._opened += 1

@@ -39,7 +39,10 @@ def read_request(
     headers: Headers,
     limits: HTTP2Limits,
 ) -> tuple[dict[str, Any], RequestFacts]:
-    """The scope of a request and what its headers say; raises :class:`HeadProblem`."""
+    """The scope of a request (its ``extensions`` are the connection's to add) and what its headers say.
+
+    Raises :class:`HeadProblem`.
+    """
     method = method_bytes.decode("ascii")
     check_limits(
         method,
@@ -69,7 +72,6 @@ def read_request(
     scope["raw_path"] = raw_root_path + raw_path
     scope["query_string"] = query_string
     scope["headers"] = headers
-    scope["extensions"] = {"http.response.trailers": {}, "http.response.early_hint": {}}
     return scope, facts
 
 

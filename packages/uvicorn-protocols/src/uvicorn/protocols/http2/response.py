@@ -1,4 +1,4 @@
-"""Response and trailer fields as HTTP/2 carries them (RFC 9113 8.2).
+"""Response fields as HTTP/2 carries them (RFC 9113 8.2); trailer fields are ``http/trailers.py``'s.
 
 The app's headers pass the same checks as on HTTP/1.1 (``header_kind``). Names
 go lowercase, and the connection-specific fields an HTTP/1.1 app may send
@@ -18,6 +18,7 @@ from uvicorn.protocols.http.response_head import (
     HeaderError,
     header_kind,
 )
+from uvicorn.protocols.http.trailers import trailer_fields
 
 __all__ = ["response_fields", "trailer_fields"]
 
@@ -69,17 +70,3 @@ def response_fields(headers: Any, defaults: Headers) -> tuple[Headers, int | Non
     if overridden:
         return [(n, v) for n, v in defaults if n not in overridden] + fields, content_length
     return defaults + fields if defaults else fields, content_length
-
-
-def trailer_fields(headers: Any) -> Headers:
-    """Trailer fields to send; pseudo-header names are an app error."""
-    fields: Headers = []
-    for name, value in headers:
-        if isinstance(name, bytes) and name[:1] == b":":
-            raise RuntimeError("Pseudo headers are not allowed in HTTP response trailers")
-        kind = header_kind(name, value)
-        lower = _h2_name(name, kind)
-        if lower is None or lower == b"te" or kind == CONTENT_LENGTH:
-            continue
-        fields.append((lower, value))
-    return fields

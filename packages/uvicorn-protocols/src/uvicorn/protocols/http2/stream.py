@@ -4,7 +4,9 @@ The head is held until the first body message, so a response sent whole goes
 out as HEADERS + DATA in one write and gets a ``content-length``. ``send``
 waits (``drain``) while the client's flow-control window holds back what was
 already written, so a client that never opens its window cannot make the
-server buffer more than one message per stream.
+server buffer more than one message per stream. A file body (pathsend,
+zerocopysend) is read a chunk at a time (``file_send.CHUNK_SIZE``) as the
+window lets the previous chunk out.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from uvicorn.protocols.http.file_send import CHUNK_SIZE, read_part
 from uvicorn.protocols.http.response_head import check_status
 from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
 from uvicorn.protocols.http2.engine import INTERNAL_ERROR
@@ -19,6 +22,7 @@ from uvicorn.protocols.http2.response import response_fields, trailer_fields
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http.cycle import RequestResponseCycle
+    from uvicorn.protocols.http.file_send import FilePart
     from uvicorn.protocols.http2.connection import HTTP2Connection
 
 __all__ = ["HTTP2Stream"]
@@ -48,6 +52,8 @@ class HTTP2Stream:
 
     accepts_trailers = True
     accepts_early_hints = True
+    # A failure after http.response.start resets the stream (as upstream), never a 500 in its place.
+    head_replaceable = False
 
     def __init__(
         self, conn: HTTP2Connection, stream_id: int, request_length: int | None, send_trailers: bool
@@ -112,6 +118,8 @@ class HTTP2Stream:
                 self._length_left = len(body)
             if conn.access_log:
                 conn.access_lines.log(cycle.scope, status)
+            if cycle.exchange is not None:
+                cycle.exchange.head_sent(status)
             head_ends = last and (not body or not self._with_body)
             engine.send_response(self.stream_id, status, fields, head_ends)
             if head_ends:
@@ -132,6 +140,42 @@ class HTTP2Stream:
             self._blocked = engine.has_pending(self.stream_id)
         conn.write_soon()
 
+    async def send_file(self, cycle: RequestResponseCycle, part: FilePart, more_body: bool) -> None:
+        if self._status and not more_body:
+            # The whole body is this file: its size is the content-length (checked while the head
+            # is held, so a mismatch can still become a 500).
+            if self._length_left is None:
+                if self._with_body or self._status not in NO_CONTENT_STATUSES:  # HEAD describes a GET
+                    self._fields.append((b"content-length", b"%d" % part.count))
+                    self._length_left = part.count if self._with_body else None
+            elif self._length_left != part.count and self._with_body:
+                longer = "longer" if part.count > self._length_left else "shorter"
+                raise RuntimeError(f"Response content {longer} than Content-Length")
+        position, left = part.offset, part.count
+        if not self._with_body or not left:
+            self.body(cycle, b"", more_body)
+            return
+        try:
+            while left and not self.reset:
+                data = read_part(part, position, min(CHUNK_SIZE, left))
+                if not data:
+                    raise RuntimeError(
+                        f"The file ended after {position - part.offset} of the {part.count} bytes to send."
+                    )
+                position += len(data)
+                left -= len(data)
+                self.body(cycle, data, more_body or left > 0)
+                if self.write_paused:
+                    await self.drain()  # the client's window, or the transport: one chunk held at most
+        finally:
+            part.sent(position - part.offset)
+
+    def retract_head(self) -> bool:
+        if not self._status:
+            return False
+        self._status = 0
+        return True
+
     def _check_length(self, more_body: bool) -> None:
         if not more_body and self._with_body and self._length_left:
             raise RuntimeError("Response content shorter than Content-Length")
@@ -150,7 +194,7 @@ class HTTP2Stream:
         self.conn.write_soon()
 
     def early_hint(self, cycle: RequestResponseCycle, links: Any) -> None:
-        if not self.reset:
+        if not self.reset and not (cycle.response_started and not self._status):  # final head not out yet
             self.conn.engine.send_informational(self.stream_id, 103, [(b"link", link) for link in links])
             self.conn.write_soon()
 

@@ -38,6 +38,7 @@ class WebSocketStream:
         self.scheme = "wss" if template["scheme"] == "https" else "ws"
         self.server: tuple[str, int | None] | None = template["server"]
         self.client: tuple[str, int] | None = template["client"]
+        self.tls = conn.extensions.tls
         self.session: WebSocketSession | None = None
         self.closed = False  # END_STREAM sent, or the stream was reset
         self.reading = True

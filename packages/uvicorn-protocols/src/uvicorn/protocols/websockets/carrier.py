@@ -35,7 +35,7 @@ The session calls the carrier back only through the members of :class:`Carrier`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Carrier"]
 
@@ -47,6 +47,8 @@ class Carrier(Protocol):
     scheme: str
     server: tuple[str, int | None] | None
     client: tuple[str, int] | None
+    #: The connection's ``tls`` scope extension (``uvicorn.protocols.tls_info``), None without TLS.
+    tls: dict[str, Any] | None
 
     #: Writes bytes of the WebSocket stream (frames). An attribute, so a carrier can
     #: hand over its transport's own ``write`` and cost the hot path no extra call.

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from uvicorn.protocols.http.response_head import STATUS_LINES, error_response
+from uvicorn.protocols.tls_info import tls_extension
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 from uvicorn.protocols.websockets.denial import DenialResponse
 from uvicorn.protocols.websockets.handshake import (
@@ -67,6 +68,7 @@ class WebSocketOverHTTP1(asyncio.Protocol):
         self.server: tuple[str, int | None] | None = None
         self.client: tuple[str, int] | None = None
         self.scheme = "ws"
+        self.tls: dict[str, Any] | None = None
         codec: FrameCodec = type(self).make_codec(config)
         self.session = WebSocketSession(config, server_state, app_state, self.loop, self, codec)
         self._head: bytes | None = b""  # the raw request head so far; None once the request is read
@@ -82,6 +84,8 @@ class WebSocketOverHTTP1(asyncio.Protocol):
         self.server = get_local_addr(self.transport)
         self.client = get_remote_addr(self.transport)
         self.scheme = "wss" if is_ssl(self.transport) else "ws"
+        if self.scheme == "wss":
+            self.tls = tls_extension(self.transport, self.config.ssl_certfile)
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", self.log_prefix())
 

@@ -42,6 +42,15 @@ class MessageQueue:
         #: True from ``max_queue`` queued events until the app has taken half of them.
         self.full = False
 
+    def put_connect(self) -> None:
+        """Queue ``websocket.connect``, which never fills the queue.
+
+        It is no message from the peer. Counted, with ``ws_max_queue`` 1 it paused
+        reading before the connection even had a transport (every connection failed).
+        """
+        self._events.append({"type": "websocket.connect"})
+        self._wake()
+
     def put(self, event: dict[str, Any]) -> None:
         events = self._events
         events.append(event)

@@ -17,6 +17,11 @@ without this path. The library is handed whole frames, or the rest of a frame
 it has started; a plain frame is taken only when the library is between two
 frames, so its state never depends on what was taken past it.
 
+A control frame whose header is well formed (final, masked, no reserved bit,
+a 7-bit length) is handed whole, in one call, to the codec's *control* reader,
+which passes it on to the library: the place where a codec works around what
+its library gets wrong about control frames (see the codecs).
+
 Unmasking is the one per-byte cost left. :func:`unmask` is the C function of
 the ``websockets`` package when it is installed (``uvicorn[standard]`` brings
 it), whichever implementation reads the frames; without it, :func:`xor_unmask`
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["PlainFrameReader", "PlainFrames", "binary_frame", "text_frame", "unmask", "xor_unmask"]
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82  # FIN set, no reserved bit, opcode 1 or 2
+_FIN_CONTROLS = (0x88, 0x89, 0x8A)  # FIN set, no reserved bit: close, ping, pong
 _CONTINUATION, _TEXT, _BINARY, _CLOSE = 0x0, 0x1, 0x2, 0x8
 _MASKED = 0x80
 
@@ -110,16 +116,17 @@ class PlainFrameReader:
     """Splits the bytes of one connection into plain messages and frames for the library.
 
     ``deliver`` gets an ASGI ``websocket.receive`` event for each plain frame.
-    ``library`` gets the bytes of every other frame; it returns False once it
-    reads no more frames (closed or failed). From then on frames are only
-    skipped, until a close frame is complete: ``closed`` is called and
-    :meth:`feed` ends. So after a protocol error the server finds the client's
-    reply to its close frame (RFC 6455 7.1.1), even behind the rest of an
-    oversized message.
+    ``library`` gets the bytes of every other frame, except that ``control``
+    (if given) gets each control frame with a well-formed header, whole. Both
+    return False once the library reads no more frames (closed or failed).
+    From then on frames are only skipped, until a close frame is complete:
+    ``closed`` is called and :meth:`feed` ends. So after a protocol error the
+    server finds the client's reply to its close frame (RFC 6455 7.1.1), even
+    behind the rest of an oversized message.
     """
 
-    __slots__ = ("_closed", "_deliver", "_discarding", "_in_fragments", "_library", "_library_owed",
-                 "_max_size", "_needed", "_pending", "_pending_size", "_unmask")  # fmt: skip
+    __slots__ = ("_closed", "_control", "_deliver", "_discarding", "_in_fragments", "_library",
+                 "_library_owed", "_max_size", "_needed", "_pending", "_pending_size", "_unmask")  # fmt: skip
 
     def __init__(
         self,
@@ -128,8 +135,10 @@ class PlainFrameReader:
         deliver: Callable[[dict[str, Any]], None],
         library: Callable[[bytes], bool],
         closed: Callable[[], None] = lambda: None,
+        control: Callable[[bytes], bool] | None = None,
     ) -> None:
         self._max_size = max_size
+        self._control = library if control is None else control
         self._closed = closed
         self._discarding = False  # the library reads no more: skip to a close frame
         self._unmask = unmask
@@ -229,6 +238,14 @@ class PlainFrameReader:
             opcode = first & 0x0F
             if opcode in (_TEXT, _BINARY, _CONTINUATION):
                 self._in_fragments = not first & 0x80
+            elif first in _FIN_CONTROLS and second & _MASKED and code < 126:
+                if stop > end:
+                    self._keep(data, position, stop - position)  # at most 131 bytes
+                    return True
+                if not self._control(data[position:stop] if position or stop < end else data):
+                    self._discarding = True
+                position = stop
+                continue
             stop = min(stop, end)
             self._library_owed = start + length - stop
             if not self._library(data[position:stop] if position or stop < end else data):
@@ -252,17 +269,26 @@ class PlainFrames:
     frames, fragments, errors, our close and pings) is the library's. Without it
     (permessage-deflate) every frame is the library's, and the reader only keeps
     track of frame boundaries, so that after a protocol error it can find the
-    client's close frame for any connection.
+    client's close frame for any connection. ``control`` is the codec's reader
+    of whole control frames (see :class:`PlainFrameReader`); by default the
+    library's ``receive``.
     """
 
     __slots__ = ("_events", "_library", "_plain", "_reader", "encode_bytes", "encode_text", "log")
 
-    def __init__(self, library: FrameCodec, max_size: int, events: CodecEvents, plain: bool) -> None:
+    def __init__(
+        self,
+        library: FrameCodec,
+        max_size: int,
+        events: CodecEvents,
+        plain: bool,
+        control: Callable[[bytes], bool] | None = None,
+    ) -> None:
         self.log = library.log
         self._library = library
         self._events = events
         self._reader = PlainFrameReader(
-            max_size, unmask, events.deliver, library.receive, events.close_frame_after_failure
+            max_size, unmask, events.deliver, library.receive, events.close_frame_after_failure, control
         )
         self.encode_text: Callable[[str], bytes] = text_frame if plain else library.encode_text
         self.encode_bytes: Callable[[bytes], bytes] = binary_frame if plain else library.encode_bytes

@@ -76,11 +76,12 @@ class WebSocketSession:
         self._app_state = app_state
         self._tasks = server_state.tasks
         self._server_state = server_state  # its default_headers list is replaced every second
+        self._observer = server_state.observer  # metrics: messages counted (None: no call)
         self._fresh_context: bool = config.reset_contextvars
 
         self.flow = SessionFlow(carrier, lambda: self.messages.full)
         self.messages = MessageQueue(config.ws_max_queue, self.flow.update)
-        self.messages.put({"type": "websocket.connect"})
+        self.messages.put_connect()
         self.keepalive = Keepalive(
             loop, config.ws_ping_interval, config.ws_ping_timeout, self._send_ping, self._keepalive_timed_out
         )
@@ -112,6 +113,9 @@ class WebSocketSession:
             self._root_path,
             self._app_state.copy(),
         )
+        if carrier.tls is not None:
+            extensions: dict[str, Any] = self.scope["extensions"]
+            extensions["tls"] = {**carrier.tls, "client_cert_chain": list(carrier.tls["client_cert_chain"])}
         if self._fresh_context:
             # Nothing set around the server (or in the lifespan) leaks into the app.
             task = contextvars.Context().run(self.loop.create_task, self.run_asgi())
@@ -169,6 +173,8 @@ class WebSocketSession:
 
     def deliver(self, message: dict[str, Any]) -> None:
         if self.state is _OPEN:  # dropped once a close is under way
+            if self._observer is not None:
+                self._observer.websocket_message(True, _payload_size(message))
             self.messages.put(message)
 
     def pong(self, payload: bytes) -> None:
@@ -259,6 +265,8 @@ class WebSocketSession:
         state = self.state
         if state is _OPEN:
             if message_type == "websocket.send":
+                if self._observer is not None:
+                    self._observer.websocket_message(False, _payload_size(message))
                 data = message.get("bytes")
                 if data is not None:
                     self.carrier.write(self.codec.encode_bytes(data))  # type: ignore[arg-type]
@@ -392,3 +400,12 @@ class WebSocketSession:
         self.carrier.write(self.codec.encode_close(1011, reason))
         self.messages.put_disconnect(1011, reason)
         self._end()
+
+
+def _payload_size(message: Any) -> int:
+    """Bytes of a ``websocket.receive`` / ``websocket.send`` message's payload (text as UTF-8)."""
+    data = message.get("bytes")
+    if data is not None:
+        return len(data)
+    text = message.get("text")
+    return len(text.encode()) if isinstance(text, str) else 0

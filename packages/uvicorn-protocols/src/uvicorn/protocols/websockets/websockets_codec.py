@@ -6,6 +6,14 @@ and then parses frames: it enforces ``ws_max_size`` from a frame's header, the
 framing rules and close codes of RFC 6455, answers pings and echoes close
 frames, and serialises ours. Used by ``websockets-sansio`` and, with the
 library's default permessage-deflate settings, by the legacy ``websockets``.
+
+One library defect is worked around here: inside a fragmented message, the
+library checks every frame against what is left of ``max_size`` for the
+message, control frames too, though they are no part of it. So a ping (or a
+close) after the fragments of a message of (nearly) ``max_size`` bytes failed
+the connection with ``1009``. This is in ``Protocol.parse`` of every version
+with the Sans-I/O layer, 10.0 to 17.4 at least (read in 10.4, 13.0, 15.0, 16.0
+and 17.4). See :meth:`WebSocketsCodec.receive_control`.
 """
 
 from __future__ import annotations
@@ -96,7 +104,9 @@ class WebSocketsCodec:
     def start(self, events: CodecEvents) -> FrameCodec:
         self._events = events
         # Without extensions, plain messages skip the library both ways (see plain_frames).
-        return PlainFrames(self, self.max_size, events, plain=not self.conn.extensions)
+        return PlainFrames(
+            self, self.max_size, events, plain=not self.conn.extensions, control=self.receive_control
+        )
 
     # ------------------------------------------------------------ frames in
 
@@ -125,6 +135,31 @@ class WebSocketsCodec:
             events.failed(close.code if close else 1006, close.reason if close else "")
             return False
         return True
+
+    def receive_control(self, frame: bytes) -> bool:
+        """One whole control frame with a well-formed header (from the PlainFrameReader).
+
+        Inside a fragmented message the library would limit its payload to what
+        is left of ``max_size``; for this one frame, the limit is raised by the
+        size of the message so far, so the frame gets all of ``max_size``, as
+        outside a message. The library computes a frame's limit when its first
+        byte arrives, and this frame comes whole in this call, alone: no other
+        frame is read with the raised limit. The message itself stays limited
+        as before, and a control frame's own limit (125 bytes) is the library's.
+        """
+        if not self._fragments:
+            return self.receive(frame)
+        conn = self.conn
+        # websockets 16.0 renamed max_size to max_message_size.
+        name = "max_message_size" if hasattr(conn, "max_message_size") else "max_size"
+        limit = getattr(conn, name)
+        if limit is None:
+            return self.receive(frame)
+        setattr(conn, name, limit + sum(len(part) for part in self._fragments))
+        try:
+            return self.receive(frame)
+        finally:
+            setattr(conn, name, limit)
 
     def _on_data_frame(self, frame: Frame) -> bool:
         """Deliver a message once its last frame is in; False if the connection failed."""

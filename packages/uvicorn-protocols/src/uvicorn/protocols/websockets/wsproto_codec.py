@@ -7,6 +7,17 @@ checked already, so this codec only agrees on permessage-deflate with wsproto's
 rules, UTF-8 of text, close codes) and serialises ours. wsproto has no message
 size limit, so this codec counts the bytes of each message as its parts arrive
 and fails it with ``1009`` past ``ws_max_size``.
+
+Two wsproto defects are worked around here, on control frames (see
+:meth:`WsprotoCodec.receive_control`), in wsproto 1.2.0 to 1.3.2 at least:
+
+- it refuses a peer's close code that is missing from its list of codes,
+  though registered: ``1014`` (Bad Gateway), which the ``websockets`` library
+  accepts and an app may send;
+- its permessage-deflate takes any control frame for the end of the message
+  around it (``PerMessageDeflate.frame_inbound_complete``), so after a ping
+  between the fragments of a compressed message, the rest of the message
+  reached the app still compressed.
 """
 
 from __future__ import annotations
@@ -14,11 +25,13 @@ from __future__ import annotations
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.extensions import Extension, PerMessageDeflate
+from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
+from uvicorn.protocols.websockets.close_codes import REGISTERED_CODES
 from uvicorn.protocols.websockets.codec import CodecEvents, FrameCodec, LibraryLog
 from uvicorn.protocols.websockets.handshake import HandshakeRequest
-from uvicorn.protocols.websockets.plain_frames import PlainFrames
+from uvicorn.protocols.websockets.plain_frames import PlainFrames, unmask
 
 __all__ = ["WsprotoCodec"]
 
@@ -28,6 +41,12 @@ _OPEN, _REMOTE_CLOSING, _CLOSED = ConnectionState.OPEN, ConnectionState.REMOTE_C
 # at most about 1:1032, so feeding compressed input in slices this big keeps each
 # step under ~4 MiB before the size check sees it (a "zip bomb" cannot balloon).
 _INFLATE_SLICE = 4096
+
+#: Registered close codes that wsproto refuses from a peer with 1002: 1014 (wsproto 1.3.2).
+_UNKNOWN_TO_WSPROTO = REGISTERED_CODES - {int(reason) for reason in CloseReason}
+#: The code wsproto is shown in their place, one it accepts.
+_STAND_IN = (1000).to_bytes(2, "big")
+_FIN_CLOSE, _FIN_PING, _FIN_PONG = 0x88, 0x89, 0x8A
 
 
 def negotiate_deflate(offers: list[bytes]) -> tuple[PerMessageDeflate, str] | None:
@@ -60,6 +79,7 @@ class WsprotoCodec:
         # The message being received, in parts, and its size in bytes so far.
         self._parts: list[str | bytes | bytearray] = []
         self._size = 0
+        self._peer_code: int | None = None  # the code of a close frame wsproto is shown with _STAND_IN
 
     def negotiate(self, request: HandshakeRequest) -> list[tuple[bytes, bytes]]:
         agreed = negotiate_deflate(request.extension_offers) if self._per_message_deflate else None
@@ -75,7 +95,9 @@ class WsprotoCodec:
         self.conn = Connection(ConnectionType.SERVER, extensions=self._extensions)
         # wsproto unmasks and frames every message through several copies and
         # objects of its own; without extensions plain messages skip it both ways.
-        return PlainFrames(self, self.max_size, events, plain=not self._extensions)
+        return PlainFrames(
+            self, self.max_size, events, plain=not self._extensions, control=self.receive_control
+        )
 
     # ------------------------------------------------------------ frames in
 
@@ -86,6 +108,38 @@ class WsprotoCodec:
                     return False  # failed or closed: the rest means nothing
             return True
         return self._receive(data)
+
+    def receive_control(self, frame: bytes) -> bool:
+        """One whole control frame with a well-formed header (from the PlainFrameReader).
+
+        A ping or a pong with such a header is valid whatever its payload: it is
+        answered here and never shown to wsproto, whose permessage-deflate would
+        lose track of the message around it. A close frame with a code wsproto
+        does not know but the registry has goes to wsproto with an accepted
+        code in its place, so that wsproto checks the rest (the reason's UTF-8)
+        and moves to its closing state as for any close; the echo and the app's
+        disconnect carry the peer's code.
+        """
+        kind = frame[0]
+        if kind in (_FIN_PING, _FIN_PONG):
+            payload = unmask(memoryview(frame)[6:], frame[2:6])  # after the 2-byte header and the mask
+            if kind == _FIN_PONG:
+                self._events.pong(payload)
+            elif self.conn.state is _OPEN:  # after our close, no pong
+                self._events.reply(self.conn.send(Pong(payload=payload)))
+            return True
+        if kind != _FIN_CLOSE or len(frame) < 8:
+            return self.receive(frame)
+        # The header is 2 bytes, the mask 4, then the (masked) code.
+        code = ((frame[6] ^ frame[2]) << 8) | (frame[7] ^ frame[3])
+        if code not in _UNKNOWN_TO_WSPROTO:
+            return self.receive(frame)
+        stand_in = bytes((_STAND_IN[0] ^ frame[2], _STAND_IN[1] ^ frame[3]))
+        self._peer_code = code
+        try:
+            return self.receive(frame[:6] + stand_in + frame[8:])
+        finally:
+            self._peer_code = None
 
     def _receive(self, data: bytes) -> bool:
         conn = self.conn
@@ -132,10 +186,11 @@ class WsprotoCodec:
 
     def _on_close_event(self, event: CloseConnection) -> None:
         state = self.conn.state
-        if state is _REMOTE_CLOSING:  # the peer started the closing handshake: echo it
-            self._events.reply(self.conn.send(event.response()))
-            self._events.peer_closed(int(event.code), event.reason or "")
-        elif state is _CLOSED:  # the peer's reply to our close
+        if state is _REMOTE_CLOSING or state is _CLOSED:
+            if self._peer_code is not None:  # wsproto was shown a stand-in (see receive_control)
+                event = CloseConnection(code=self._peer_code, reason=event.reason)
+            if state is _REMOTE_CLOSING:  # the peer started the closing handshake: echo it
+                self._events.reply(self.conn.send(event.response()))
             self._events.peer_closed(int(event.code), event.reason or "")
         else:
             # wsproto reports a protocol error it found as a close event of its own.
