@@ -48,6 +48,10 @@ class Settings:
     limit_request_line: int = 8190
     limit_request_fields: int = 100
     limit_request_head_size: int = 128 * 1024
+    limit_request_body: int | None = None
+    timeout_request_body: float = 60.0
+    timeout_response_send: float = 60.0
+    limit_keep_alive_requests: int | None = None
     h11_max_incomplete_event_size: int | None = None
     ws_max_size: int = 16 * 1024 * 1024
     ws_max_queue: int = 32

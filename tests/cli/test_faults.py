@@ -231,6 +231,44 @@ def test_an_app_failing_in_lifespan_shutdown_is_logged_and_the_server_still_exit
     assert "Application shutdown failed. Exiting." in server.log.text
 
 
+def test_a_lifespan_startup_past_its_timeout_is_a_startup_failure(launch: Launch, faults: Path) -> None:
+    server = launch(
+        "faults_app:app",
+        "--port",
+        "0",
+        "--timeout-lifespan-startup",
+        "0.5",
+        env={"FAULTS_LIFESPAN": "hang-startup"},
+    )
+    assert server.wait_exit() == 3
+    errors = [line for line in server.log.lines if line.startswith("ERROR:")]
+    expected = "Application startup did not complete within 0.5 seconds (timeout_lifespan_startup). Exiting."
+    assert errors == ["ERROR:    " + expected]
+    assert "Traceback" not in server.log.text
+    assert "Uvicorn running on" not in server.log.text
+
+
+def test_a_lifespan_shutdown_past_its_timeout_is_logged_and_the_server_exits(
+    launch: Launch, faults: Path
+) -> None:
+    server = launch(
+        "faults_app:app",
+        "--port",
+        "0",
+        "--timeout-lifespan-shutdown",
+        "0.5",
+        env={"FAULTS_LIFESPAN": "hang-shutdown"},
+    )
+    server.log.wait_for(STARTED)
+    server.send_signal(signal.SIGTERM)
+    assert server.wait_exit() == -signal.SIGTERM
+    assert "Application shutdown did not complete within 0.5 seconds (timeout_lifespan_shutdown)." in (
+        server.log.text
+    )
+    assert "Finished server process" in server.log.text
+    assert "Traceback" not in server.log.text
+
+
 # ---------------------------------------------------------------- logging that fails
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.cli.conftest import Launch
 from tests.cli.processes import Uvicorn
+from tests.keep_alive_load import KeepAliveLoad
 from tests.processes import SAFETY_TIMEOUT, wait_until_exited
 
 STARTED = "Application startup complete"
@@ -246,3 +247,34 @@ def test_workers_shut_down_when_the_supervisor_is_killed(launch: Launch) -> None
         wait_until_exited(worker)
     assert len(server.log.matches("Lost the connection to the supervisor process; shutting down")) == 2
     assert len(server.log.matches(r"Finished server process")) == 2
+
+
+def test_a_rolling_restart_then_a_stop_under_keep_alive_load_lose_no_request(launch: Launch) -> None:
+    """SIGHUP then SIGTERM while clients send back to back over keep-alive connections: nothing fails.
+
+    Each old worker answers the requests its connections carry, the last one with
+    ``connection: close``; the clients reconnect (to the new workers) only then.
+    """
+    server = start_workers(launch)
+    old_workers = set(server.worker_pids())
+    load = KeepAliveLoad("127.0.0.1", server.port, clients=4)
+    load.start()
+    try:
+        server.send_signal(signal.SIGHUP)
+        for old in old_workers:
+            server.log.wait_for(rf"Finished server process \[{old}\]")
+            wait_until_exited(old)
+        new_workers = set(server.worker_pids())
+        assert len(new_workers) == 2 and not new_workers & old_workers
+        assert load.answered_by_any(new_workers).wait(SAFETY_TIMEOUT)
+
+        load.finish()  # the clients open no new connection from here on
+        server.send_signal(signal.SIGTERM)
+        load.join()  # every client's connection was answered and then closed by the server
+    finally:
+        load.finish()
+    assert server.wait_exit() == 0
+    assert load.failures == []
+    assert set(load.answered_by) <= old_workers | new_workers
+    assert set(load.answered_by) & old_workers and set(load.answered_by) & new_workers
+    assert load.connections < load.requests  # the connections were kept alive

@@ -261,6 +261,13 @@ def test_setup_event_loop_says_what_replaced_it() -> None:
         ("max_worker_lifetime=-2", r"'max_worker_lifetime' \(--max-worker-lifetime\): -2\."),
         ("max_worker_lifetime_jitter=-1", r"'max_worker_lifetime_jitter' \(--max-worker-lifetime-jitter\)"),
         ("port=8000, bind=['127.0.0.1:0', 'nope'], workers=2", r"'bind' \(--bind\): 'nope'\."),
+        ("limit_request_body=0", r"'limit_request_body' \(--limit-request-body\): 0\. It must be a number"),
+        ("timeout_request_body=0", r"'timeout_request_body' \(--timeout-request-body\): 0\."),
+        ("limit_keep_alive_requests=-1", r"'limit_keep_alive_requests' \(--limit-keep-alive-requests\)"),
+        ("timeout_response_send='60'", r"'timeout_response_send' \(--timeout-response-send\): '60'\."),
+        ("shutdown_delay=-1", r"'shutdown_delay' \(--shutdown-delay\): -1\. It must be a number, 0"),
+        ("timeout_lifespan_startup=0", r"'timeout_lifespan_startup' \(--timeout-lifespan-startup\): 0\."),
+        ("timeout_lifespan_shutdown=-3", r"'timeout_lifespan_shutdown' \(--timeout-lifespan-shutdown\)"),
     ],
 )
 def test_bad_option_value(options: str, expected: str, tmp_path: Path) -> None:

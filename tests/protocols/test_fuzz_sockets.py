@@ -16,13 +16,12 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 
 from tests.protocols.fuzzing.capture import captured_logs, errors
 from tests.protocols.fuzzing.drive import Served
 from tests.protocols.fuzzing.http1 import Stream, streams
 from tests.protocols.fuzzing.http1_checks import check as check_http
-from tests.protocols.fuzzing.http1_checks import may_hang
 from tests.protocols.fuzzing.http1_requests import LIMITS, echo_app
 from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
 from tests.protocols.fuzzing.websocket import MAX_SIZE, Session, sessions
@@ -78,7 +77,6 @@ def test_http_streams_over_sockets(http: str) -> None:
         @fuzz_settings(weight=0.15)
         @given(stream=streams())
         def each_stream(stream: Stream) -> None:
-            assume(not may_hang(stream))  # over TCP a known hang costs READ_LIMIT_SECONDS: steer around it
             stream = dataclasses.replace(stream, ending="half-close", pauses=[])
             written = exchange(running, stream.chunks())
             outcome = Served(

@@ -188,38 +188,6 @@ async def test_refused_request_log_line_starts_with_upstreams_words(
 # ---------------------------------------------------------------- graceful shutdown
 
 
-async def test_shutdown_closes_idle_connections_and_finishes_requests_in_flight(http: str) -> None:
-    in_flight = asyncio.Event()
-    release = asyncio.Event()
-    paths: list[str] = []
-
-    async def app(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        paths.append(scope["path"])
-        if scope["path"] == "/in-flight":
-            in_flight.set()
-            await release.wait()
-        await send_response(send, 200, scope["path"].encode())
-
-    async with (
-        serve(app, http=http, lifespan="off") as running,
-        RawClient.connect(running) as idle,
-        RawClient.connect(running) as busy,
-    ):
-        await idle.send(SIMPLE_GET)
-        assert (await idle.read_response()).status == 200  # kept alive, idle from now on
-        await busy.send(request("GET", "/in-flight") + request("GET", "/queued"))
-        await in_flight.wait()
-
-        running.server.should_exit = True
-        assert await idle.closed()  # idle: closed at once
-        release.set()
-        response = await busy.read_response()  # in flight: finished, with connection: close
-        assert response.body == b"/in-flight"
-        assert response.header(b"connection") == b"close"
-        assert await busy.closed()  # the queued request is dropped
-    assert paths == ["/", "/in-flight"]
-
-
 async def test_shutdown_waits_for_a_streaming_response(http: str) -> None:
     started = asyncio.Event()
     finish = asyncio.Event()

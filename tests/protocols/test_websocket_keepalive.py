@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -117,6 +118,24 @@ async def test_shutdown_closes_open_websockets_with_1012_and_waits_for_the_app(
             client_saw_close.set()
     assert client.close_code == 1012
     assert app_finished == [{"type": "websocket.disconnect", "code": 1012}]
+
+
+async def test_a_bounded_drain_keeps_websockets_open_then_closes_them_with_1001(
+    ws: type[Any], http: str
+) -> None:
+    """With timeout_graceful_shutdown a WebSocket lives on through the drain, then is told 1001."""
+    app = Recorder()
+    async with serve(app, ws=ws, http=http, lifespan="off", timeout_graceful_shutdown=2) as running:
+        client = await connect(running.ws_url)
+        running.server.should_exit = True
+        await running.server._drain_started.wait()
+        await client.send("still here")  # the drain began: the WebSocket still works
+        assert await client.recv() == "still here"
+        with pytest.raises(ConnectionClosed):
+            await client.recv()
+        await asyncio.wait_for(app.done.wait(), 30)
+    assert client.close_code == 1001
+    assert app.disconnect["code"] == 1001
 
 
 async def test_shutdown_during_the_handshake_answers_500(ws: type[Any], http: str) -> None:

@@ -103,6 +103,11 @@ class GunicornArbiter:
         self.wait_for(rf"\[{pid}\] \[INFO\] Application startup complete\.", after=after)
         return pid
 
+    def wait_for_started_workers(self, count: int) -> list[int]:
+        """Wait until ``count`` workers have completed their startup; every worker pid booted."""
+        self._log.wait_for(r"\[INFO\] Application startup complete\.", count=count)
+        return self.worker_pids()
+
     # ------------------------------------------------------------ cleanup
 
     def stop(self) -> None:

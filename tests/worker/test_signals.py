@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.keep_alive_load import KeepAliveLoad
 from tests.worker.arbiter import DEADLINE, GunicornArbiter, run_gunicorn
 
 APP = "tests.worker.apps:app"
@@ -105,6 +107,32 @@ def test_sighup_replaces_the_workers_gracefully() -> None:
         assert new_pid != old_pid
         assert pid_serving(arbiter) == new_pid
         assert arbiter.process.poll() is None
+
+
+def test_a_graceful_reload_then_a_stop_under_keep_alive_load_lose_no_request() -> None:
+    """gunicorn's HUP, then its SIGTERM, while clients send back to back over keep-alive connections."""
+    with run_gunicorn(APP, "-k", "uvicorn_worker.UvicornWorker", "--workers", "2") as arbiter:
+        old_workers = set(arbiter.wait_for_started_workers(2))
+        host, port = arbiter.address.rsplit(":", 1)
+        load = KeepAliveLoad(host, int(port), clients=4, pid_of=lambda body: int(json.loads(body)["pid"]))
+        load.start()
+        try:
+            mark = arbiter.mark()
+            arbiter.process.send_signal(signal.SIGHUP)
+            for old in old_workers:
+                arbiter.wait_for(rf"Worker exiting \(pid: {old}\)", after=mark)
+            new_workers = set(arbiter.worker_pids()) - old_workers
+            assert load.answered_by_any(new_workers).wait(DEADLINE)
+
+            load.finish()  # no new connection from here on
+            arbiter.process.send_signal(signal.SIGTERM)
+            load.join()
+        finally:
+            load.finish()
+        assert arbiter.wait_for_exit() == 0
+    assert load.failures == []
+    assert set(load.answered_by) & old_workers and set(load.answered_by) & new_workers
+    assert load.connections < load.requests
 
 
 def test_a_killed_worker_is_replaced() -> None:

@@ -16,11 +16,13 @@ WebSocket:
 - ``/ws/raise-after-accept``   accepts, echoes one message, raises;
 - ``/ws/bad-send``             accepts, then sends a message without ``bytes`` or ``text``.
 
-Lifespan: ``FAULTS_LIFESPAN=startup`` (or ``shutdown``) raises there.
+Lifespan: ``FAULTS_LIFESPAN=startup`` (or ``shutdown``) raises there;
+``FAULTS_LIFESPAN=hang-startup`` (or ``hang-shutdown``) never answers there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -43,6 +45,8 @@ async def lifespan(receive: Any, send: Any) -> None:
         phase = message["type"].removeprefix("lifespan.")
         if phase == fail_in:
             raise RuntimeError(f"the app fails in lifespan {phase}")
+        if "hang-" + phase == fail_in:
+            await asyncio.Event().wait()  # a startup (or shutdown) that never ends
         await send({"type": message["type"] + ".complete"})
         if phase == "shutdown":
             return

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from uvicorn import _cli_operations as operations
 from uvicorn._cli_observability import admin_options, log_format_options
-from uvicorn._cli_operations import listener_options, worker_recycling_options
 from uvicorn._cli_types import BoundedFloat, BoundedInt, HeaderType, ImplementationType
 from uvicorn.config import (
     HTTP_PROTOCOLS,
@@ -448,16 +448,19 @@ def server_options(version_option: Callable[[_F], _F]) -> Callable[[_F], _F]:
     header, *app = _app_options()
     groups: list[Callable[[Any], Any]] = [
         *_socket_options(),
-        *listener_options(),
+        *operations.listener_options(),
         *_reload_options(),
-        *worker_recycling_options(),
+        *operations.worker_recycling_options(),
         *_implementation_options(),
         *_logging_options(),
         *log_format_options(),
         *admin_options(),
         *_proxy_and_header_options(),
         *_limit_options(),
+        *operations.request_limit_options(),
         *_timeout_options(),
+        *operations.request_timeout_options(),
+        *operations.stopping_options(),
         *_tls_options(),
         header,
         version_option,

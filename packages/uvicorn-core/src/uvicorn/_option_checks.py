@@ -47,6 +47,12 @@ def check_option_values(config: Config) -> None:
         "limit_request_fields": config.limit_request_fields,
         "limit_request_head_size": config.limit_request_head_size,
         "timeout_request_head": config.timeout_request_head,
+        "limit_request_body": config.limit_request_body,
+        "timeout_request_body": config.timeout_request_body,
+        "limit_keep_alive_requests": config.limit_keep_alive_requests,
+        "timeout_response_send": config.timeout_response_send,
+        "timeout_lifespan_startup": config.timeout_lifespan_startup,
+        "timeout_lifespan_shutdown": config.timeout_lifespan_shutdown,
         "http2_max_concurrent_streams": config.http2_max_concurrent_streams,
         "http2_max_resets": config.http2_max_resets,
         "http2_max_control_frames": config.http2_max_control_frames,
@@ -67,6 +73,7 @@ def check_option_values(config: Config) -> None:
         "ws_ping_timeout": config.ws_ping_timeout,
         "http2_header_table_size": config.http2_header_table_size,
         "max_worker_lifetime_jitter": config.max_worker_lifetime_jitter,
+        "shutdown_delay": config.shutdown_delay,
     }
     for option, value in must_not_be_negative.items():
         if value is not None and (not _is_number(value) or value < 0):

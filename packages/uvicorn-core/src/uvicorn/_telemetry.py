@@ -90,7 +90,7 @@ class ServerTelemetry:
 
     def ready(self) -> bool:
         """Serving, and not shutting down."""
-        return self.server.started and not self.server.should_exit
+        return self.server.started and not self.server.should_exit and not self.server.draining
 
     def publish(self) -> None:
         """A worker: write the snapshot for the supervisor."""

@@ -193,6 +193,15 @@ class Config:
         limit_request_fields: int = 100,
         limit_request_head_size: int = 128 * 1024,
         timeout_request_head: float = 10.0,
+        # Beyond upstream: bounds on request bodies, connections and slow readers (docs/server-behaviour.md).
+        limit_request_body: int | None = None,
+        timeout_request_body: float = 60.0,
+        limit_keep_alive_requests: int | None = None,
+        timeout_response_send: float = 60.0,
+        # Beyond upstream: how the server stops (docs/deployment.md).
+        shutdown_delay: float = 0,
+        timeout_lifespan_startup: float | None = None,
+        timeout_lifespan_shutdown: float | None = None,
         # Beyond upstream: opt-in proxy headers (RFC 7239 ``Forwarded``, ``X-Forwarded-Host``).
         proxy_forwarded: bool = False,
         proxy_x_forwarded_host: bool = False,
@@ -267,6 +276,13 @@ class Config:
         self.limit_request_fields = limit_request_fields
         self.limit_request_head_size = limit_request_head_size
         self.timeout_request_head = timeout_request_head
+        self.limit_request_body = limit_request_body
+        self.timeout_request_body = timeout_request_body
+        self.limit_keep_alive_requests = limit_keep_alive_requests
+        self.timeout_response_send = timeout_response_send
+        self.shutdown_delay = shutdown_delay
+        self.timeout_lifespan_startup = timeout_lifespan_startup
+        self.timeout_lifespan_shutdown = timeout_lifespan_shutdown
         self.proxy_forwarded = proxy_forwarded
         self.proxy_x_forwarded_host = proxy_x_forwarded_host
         self.http2_engine = http2_engine

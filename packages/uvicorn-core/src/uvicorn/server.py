@@ -1,9 +1,10 @@
 """``Server``: run a loaded ``Config`` — lifespan, listening sockets, the once-a-second tick, shutdown.
 
 The life of a server: load the config, start the lifespan, listen, tick every
-0.1 s until asked to exit (signal, ``should_exit``, request limit), then stop
-accepting, let connections finish (bounded by ``timeout_graceful_shutdown``)
-and run the lifespan shutdown.
+0.1 s until asked to exit (signal, ``should_exit``, request limit), serve on for
+``shutdown_delay`` if asked to exit, then stop accepting, drain the connections
+(bounded by ``timeout_graceful_shutdown``) and run the lifespan shutdown; see
+``_drain.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from uvicorn._binding import (
     open_listeners,
 )
 from uvicorn._compat import asyncio_run
+from uvicorn._drain import ConnectionSet, ShutdownDelay, drain_connections, first_of, wait_for_tasks
 from uvicorn._recycling import RecyclingLimits
 from uvicorn._startup import STARTUP_FAILURE
 from uvicorn._systemd import SystemdNotifier
@@ -70,9 +72,12 @@ class ServerState:
 
     def __init__(self) -> None:
         self.total_requests = 0
-        self.connections: set[ServedConnection] = set()
+        self.connections: set[ServedConnection] = ConnectionSet()
         self.tasks: set[asyncio.Task[None]] = set()
         self.default_headers: list[tuple[bytes, bytes]] = []
+        #: True from the moment the server is told to stop (during ``shutdown_delay`` too) or
+        #: leaves on its own: it is going away, so a readiness check should fail.
+        self.draining = False
         #: The metrics the protocols report to (``--admin-port``); None: no calls at all.
         self.observer: ProtocolObserver | None = None
 
@@ -86,8 +91,10 @@ class Server:
 
         self.started = False
         self.should_exit = False
-        self.force_exit = False
+        self._force_exit = False
+        self._forced: asyncio.Future[None] | None = None  # completed by force_exit while draining
         self.last_notified = 0.0
+        self._shutdown_delay = ShutdownDelay(config.shutdown_delay)
 
         self.servers: list[asyncio.Server] = []
         self._systemd = SystemdNotifier(None)  # see _serve
@@ -97,8 +104,28 @@ class Server:
         self._captured_signals: list[int] = []
         # Set once the server listens (after lifespan startup); tests await it instead of polling.
         self._startup_complete = asyncio.Event()
+        # Set once the connections were told to drain; tests await it.
+        self._drain_started = asyncio.Event()
         # --admin-port's metrics and health endpoints while serving (uvicorn._telemetry).
         self._telemetry: ServerTelemetry | None = None
+
+    @property
+    def force_exit(self) -> bool:
+        """Stop without waiting for connections, tasks or the lifespan shutdown (a second Ctrl+C)."""
+        return self._force_exit
+
+    @force_exit.setter
+    def force_exit(self, value: bool) -> None:
+        self._force_exit = value
+        forced = self._forced
+        if value and forced is not None and not forced.done():
+            # Often set from a signal handler: wake the loop, which may sleep in select().
+            forced.get_loop().call_soon_threadsafe(_complete, forced)
+
+    @property
+    def draining(self) -> bool:
+        """True once the server is going away (told to stop, in its shutdown delay, or draining)."""
+        return self.server_state.draining
 
     @functools.cached_property
     def limit_max_requests(self) -> int | None:
@@ -249,13 +276,27 @@ class Server:
                 await callback()
 
         if self.should_exit:
-            return True
+            return self._stop_after_delay()
         max_requests = self.limit_max_requests
         if max_requests is not None and self.server_state.total_requests >= max_requests:
             logger.info("Maximum request limit of %d exceeded. Terminating process.", max_requests)
             return True
         # Memory and lifetime: once a second, the same way out as the request limit.
         return counter % _TICKS_PER_SECOND == 0 and self._recycling.active and self._recycling.exceeded()
+
+    def _stop_after_delay(self) -> bool:
+        """Told to stop: True once ``shutdown_delay`` is over (draining, hence not ready, from now)."""
+        delay = self._shutdown_delay
+        if not self.server_state.draining:
+            self.server_state.draining = True
+            if delay.seconds and self.accepting and not self.force_exit:
+                logger.info("Shutdown requested: serving %s more seconds before draining.", delay.seconds)
+        return delay.over(time.monotonic(), skip=self.force_exit or not self.accepting)
+
+    @property
+    def accepting(self) -> bool:
+        """Whether the server takes new connections (a supervisor may have stopped that already)."""
+        return True
 
     def _refresh_default_headers(self) -> float:
         now = time.time()
@@ -267,8 +308,9 @@ class Server:
     # ------------------------------------------------------------ shutdown
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Stop accepting, let connections and tasks finish (bounded), then run the lifespan shutdown."""
+        """Stop accepting, drain the connections and tasks (bounded), then run the lifespan shutdown."""
         logger.info("Shutting down")
+        self.server_state.draining = True
         self._systemd.stopping()
         for server in self.servers:
             server.close()
@@ -276,17 +318,17 @@ class Server:
             sock.close()
         close_listeners(self._own_listeners)  # and remove the socket files we created
 
-        # Idle connections close now; busy ones close after their current response.
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
+        # Requests sent are answered (the last one closes its connection), idle connections
+        # close at their keep-alive timeout; with --reload idle ones close now (_drain.py).
+        grace = self.config.timeout_graceful_shutdown
+        drain_connections(self.server_state.connections, grace, at_once=self.config.reload)
+        self._drain_started.set()
         # One tick's pause, as upstream: idle connections finish closing before we count
         # them, and a main loop still running (shutdown() called directly) gets its last tick.
         await asyncio.sleep(_TICK_SECONDS)
 
         try:
-            await asyncio.wait_for(
-                self._wait_tasks_to_complete(), timeout=self.config.timeout_graceful_shutdown
-            )
+            await asyncio.wait_for(self._wait_tasks_to_complete(), timeout=grace)
         except asyncio.TimeoutError:
             logger.error(
                 "Cancel %s running task(s), timeout graceful shutdown exceeded", len(self.server_state.tasks)
@@ -298,17 +340,22 @@ class Server:
             await self.lifespan.shutdown()
 
     async def _wait_tasks_to_complete(self) -> None:
-        # Polled rather than awaited: connections and tasks come and go without notifying us,
-        # and a second Ctrl+C (force_exit) must cut the wait short.
-        if self.server_state.connections and not self.force_exit:
-            logger.info("Waiting for connections to close. (CTRL+C to force quit)")
-            while self.server_state.connections and not self.force_exit:
-                await asyncio.sleep(_TICK_SECONDS)
+        # Woken by the events themselves: the connection set emptying, tasks ending, and a
+        # second Ctrl+C (force_exit), which must cut the wait short.
+        state = self.server_state
+        forced = self._forced = asyncio.get_running_loop().create_future()
+        if self.force_exit:
+            forced.set_result(None)
+        try:
+            if state.connections and not self.force_exit:
+                logger.info("Waiting for connections to close. (CTRL+C to force quit)")
+                await first_of(self._connections_closed(), forced)
 
-        if self.server_state.tasks and not self.force_exit:
-            logger.info("Waiting for background tasks to complete. (CTRL+C to force quit)")
-            while self.server_state.tasks and not self.force_exit:
-                await asyncio.sleep(_TICK_SECONDS)
+            if state.tasks and not self.force_exit:
+                logger.info("Waiting for background tasks to complete. (CTRL+C to force quit)")
+                await wait_for_tasks(state.tasks, forced)
+        finally:
+            self._forced = None
 
         # From Python 3.12 on wait_closed() also waits for every connection to go away,
         # which a forced exit must not do.
@@ -340,6 +387,13 @@ class Server:
         for captured in reversed(self._captured_signals):
             signal.raise_signal(captured)
 
+    async def _connections_closed(self) -> None:
+        connections = self.server_state.connections
+        if isinstance(connections, ConnectionSet):
+            await connections.wait_empty()
+        while connections:  # a set put there by someone else: nothing tells us, so look again
+            await asyncio.sleep(_TICK_SECONDS)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Signal handler: the first signal starts a graceful exit; Ctrl+C during it forces the exit."""
         self._captured_signals.append(sig)
@@ -354,3 +408,8 @@ def _shareable(sock: socket.socket, config: Config) -> socket.socket:
     if sys.platform == "win32" and config.workers > 1:  # pragma: no cover
         return socket.fromshare(sock.share(os.getpid()))
     return sock
+
+
+def _complete(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -85,6 +85,11 @@ class SupervisedServer(Server):
             if self._on_ready is not None:
                 self._on_ready()
 
+    @property
+    def accepting(self) -> bool:
+        # A worker the supervisor retires stops accepting first: its shutdown delay is skipped.
+        return self._accepting
+
     async def on_tick(self, counter: int) -> bool:
         should_exit = await super().on_tick(counter)
         if should_exit and self._accepting:
@@ -388,12 +393,14 @@ def stop_timeout(config: Config) -> float | None:
     """How long a supervisor waits for a worker told to stop before killing it (None: no limit).
 
     Unlimited without ``--timeout-graceful-shutdown``, as a single server would
-    wait. With it, the worker cancels its requests after that many seconds and
-    then runs the lifespan shutdown: the health check timeout is its allowance for that.
+    wait. With it, the worker serves on for ``--shutdown-delay``, cancels its
+    requests that many seconds later, then runs the lifespan shutdown: the health
+    check timeout (or ``--timeout-lifespan-shutdown``, if longer) is its allowance for that.
     """
     if config.timeout_graceful_shutdown is None:
         return None
-    return config.timeout_graceful_shutdown + config.timeout_worker_healthcheck
+    lifespan_allowance = max(config.timeout_worker_healthcheck, config.timeout_lifespan_shutdown or 0)
+    return config.shutdown_delay + config.timeout_graceful_shutdown + lifespan_allowance
 
 
 def _nothing(*_: object) -> bool:

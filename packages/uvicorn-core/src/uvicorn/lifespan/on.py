@@ -4,6 +4,11 @@ The app runs in one long task that receives ``lifespan.startup`` when the
 server starts and ``lifespan.shutdown`` when it stops. In ``"auto"`` mode an
 app that raises instead (most often because it does not implement lifespan)
 is tolerated: the server runs without it. In ``"on"`` mode that is a failure.
+
+``timeout_lifespan_startup`` / ``timeout_lifespan_shutdown`` (beyond upstream,
+off by default) bound the wait for the app's answer: a startup that takes
+longer is a startup failure, a shutdown that takes longer is given up on; in
+both cases the app's lifespan task is cancelled.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class LifespanOn:
         self.should_exit = False
         self.state: dict[str, Any] = {}
         self._main_task: asyncio.Task[None] | None = None
+        self._timed_out = False  # the app's lifespan task was cancelled for taking too long
 
     @property
     def error_occured(self) -> bool:
@@ -71,7 +77,14 @@ class LifespanOn:
         # Keep a reference: the event loop only holds tasks weakly.
         self._main_task = asyncio.get_running_loop().create_task(self.main())
         await self.receive_queue.put({"type": "lifespan.startup"})
-        await self.startup_event.wait()
+        timeout = getattr(self.config, "timeout_lifespan_startup", None)
+        if not await self._answered(self.startup_event, timeout):
+            self.logger.error(
+                "Application startup did not complete within %s seconds (timeout_lifespan_startup). Exiting.",
+                timeout,
+            )
+            self.should_exit = True
+            return
 
         if self.startup_failed or (self.error_occurred and self.config.lifespan == "on"):
             self.logger.error("Application startup failed. Exiting.")
@@ -85,13 +98,33 @@ class LifespanOn:
             return
         self.logger.info("Waiting for application shutdown.")
         await self.receive_queue.put({"type": "lifespan.shutdown"})
-        await self.shutdown_event.wait()
+        timeout = getattr(self.config, "timeout_lifespan_shutdown", None)
+        if not await self._answered(self.shutdown_event, timeout):
+            self.logger.error(
+                "Application shutdown did not complete within %s seconds (timeout_lifespan_shutdown).",
+                timeout,
+            )
+            return
 
         if self.shutdown_failed or (self.error_occurred and self.config.lifespan == "on"):
             self.logger.error("Application shutdown failed. Exiting.")
             self.should_exit = True
         else:
             self.logger.info("Application shutdown complete.")
+
+    async def _answered(self, event: asyncio.Event, timeout: float | None) -> bool:
+        """Wait for ``event``, at most ``timeout`` seconds; False (the app's task cancelled) after that."""
+        if timeout is None:
+            await event.wait()
+            return True
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            self._timed_out = True
+            if self._main_task is not None:
+                self._main_task.cancel()  # its cleanup runs as the server goes on (or exits)
+            return False
 
     async def main(self) -> None:
         """Run the app's lifespan scope; however it ends, release whoever waits for an answer."""
@@ -104,6 +137,8 @@ class LifespanOn:
             await self.config.loaded_app(scope, self.receive, self.send)
         except BaseException as exc:
             self.error_occurred = True
+            if self._timed_out and isinstance(exc, asyncio.CancelledError):
+                return  # we gave up on the app: the server said so already
             if self.startup_failed or self.shutdown_failed:
                 return  # the app already reported the failure; raising after it is allowed
             if isinstance(exc, asyncio.CancelledError) and self.startup_event.is_set():

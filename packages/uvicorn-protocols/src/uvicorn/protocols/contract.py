@@ -53,6 +53,14 @@ class ProtocolConfig(Protocol):
     limit_request_fields: int
     #: Bytes in a whole request head (431 beyond).
     limit_request_head_size: int
+    #: Bytes in a request body (413 beyond); None: no limit.
+    limit_request_body: int | None
+    #: Seconds the app may wait for the next piece of a request body (408 after).
+    timeout_request_body: float
+    #: Seconds buffered response bytes may go without moving (a client not reading) before the close.
+    timeout_response_send: float
+    #: Requests served on one connection (HTTP/2: streams) before it closes; None: no limit.
+    limit_keep_alive_requests: int | None
     #: h11's buffer bound; None means ``limit_request_head_size``.
     h11_max_incomplete_event_size: int | None
     #: The protocol an HTTP connection hands a WebSocket upgrade to; None refuses upgrades.
@@ -109,7 +117,15 @@ class ServedConnection(Protocol):
     """What the server needs from a protocol instance in ``ProtocolServerState.connections``."""
 
     def shutdown(self) -> None:
-        """Close once the request in flight (if any) is answered."""
+        """Close once the request in flight (if any) is answered; an idle connection at once."""
+
+    def drain(self, grace: float | None) -> None:
+        """Lose nothing: answer what the client has sent, then close; ``grace``: seconds left, if bounded.
+
+        HTTP: the last request read gets ``connection: close`` (HTTP/2: GOAWAY), an idle
+        connection is closed at its keep-alive timeout. WebSocket: 1012 at once without
+        ``grace``, else 1001 shortly before it runs out.
+        """
 
 
 class ProtocolServerState(Protocol):

@@ -102,8 +102,14 @@ class CycleOwner(Protocol):
     access_lines: ConnectionAccessLog
     exchanges: ExchangeWatch | None  # metrics and access lines beyond upstream's (exchange.py)
 
+    #: Seconds the app may wait for the next piece of a request body (``timeout_request_body``).
+    timeout_request_body: float
+
     def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app took the buffered body and waits for more."""
+
+    def request_body_stalled(self, cycle: RequestResponseCycle) -> bool:
+        """No body came for ``timeout_request_body`` while the app waited; False: wait on."""
 
     def response_done(self, cycle: RequestResponseCycle) -> None:
         """The response of ``cycle`` is complete."""
@@ -282,12 +288,29 @@ class RequestResponseCycle:
                 return _DISCONNECT.copy()  # type: ignore[return-value]
             if self._chunks or (not self.more_body and not self._body_done):
                 return self._take_body()
-            if not self._body_done:
-                self.conn.want_body(self)
             if self._event is None:
                 self._event = asyncio.Event()
-            await self._event.wait()
+            if self._body_done:
+                await self._event.wait()  # for the disconnect
+            else:
+                await self._wait_for_body()
             self._event.clear()
+
+    async def _wait_for_body(self) -> None:
+        """Wait for the next piece of the body, at most ``timeout_request_body`` (body_limits.py)."""
+        conn = self.conn
+        conn.want_body(self)
+        timer = conn.loop.call_later(conn.timeout_request_body, self._body_stalled)
+        try:
+            await self._event.wait()  # type: ignore[union-attr]  # made by receive()
+        finally:
+            timer.cancel()
+
+    def _body_stalled(self) -> None:
+        if self._chunks or not self.more_body or self.disconnected or self.response_complete:
+            return  # the wait ended in this very loop iteration
+        if not self.conn.request_body_stalled(self):
+            self._event.set()  # type: ignore[union-attr]  # not the client's doing: wait afresh
 
     def _take_body(self) -> ASGIReceiveEvent:
         chunks = self._chunks

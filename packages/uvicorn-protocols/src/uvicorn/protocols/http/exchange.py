@@ -47,14 +47,18 @@ REJECTION_REASONS = {
     408: "timeout_request_head",
     414: "limit_request_line",
     431: "limit_request_head",
+    413: "limit_request_body",
 }
 
 
-def count_rejection(server_state: ProtocolServerState, status: int) -> None:
-    """Tell the observer, if any, that the server refused a request itself with ``status``."""
+def count_rejection(server_state: ProtocolServerState, status: int, reason: str | None = None) -> None:
+    """Tell the observer, if any, that the server refused a request itself with ``status``.
+
+    ``reason`` names the bound when the status alone does not (a 408 of ``timeout_request_body``).
+    """
     observer = server_state.observer
     if observer is not None:
-        observer.rejected(REJECTION_REASONS.get(status, "invalid_request"))
+        observer.rejected(reason or REJECTION_REASONS.get(status, "invalid_request"))
 
 
 def watch_exchanges(

@@ -77,6 +77,13 @@ class VersionNegotiator(asyncio.Protocol):
         if not self.transport.is_closing():
             self.transport.close()
 
+    def drain(self, grace: float | None = None) -> None:
+        """Lose nothing: the first request may be on its way, so wait for it (or the timeout).
+
+        The protocol this connection switches to joins the server's connections, which
+        tells it to drain in turn.
+        """
+
     def _stop_waiting(self) -> None:
         self.connections.discard(self)
         if self.timeout_task is not None:

@@ -86,10 +86,11 @@ def refusal_detail(status: int, message: str, reason: str | None) -> str:
 class RequestFacts:
     """What the server needs to know from a request's headers."""
 
-    __slots__ = ("close", "expect_100", "upgrade", "upgrade_token")
+    __slots__ = ("close", "content_length", "expect_100", "upgrade", "upgrade_token")
 
     def __init__(self) -> None:
         self.close = False
+        self.content_length: bytes | None = None  # as sent (the parsers checked its syntax)
         self.expect_100 = False
         self.upgrade: bytes | None = None  # the Upgrade header's value, lowercased
         self.upgrade_token = False  # Connection lists "upgrade"
@@ -189,6 +190,7 @@ def inspect_headers(headers: list[tuple[bytes, bytes]], http11: bool) -> Request
                 check_host(value)
         elif kind == _CONTENT_LENGTH:
             content_length = True
+            facts.content_length = value
             if len(value) > 19:
                 check_content_length(value)
         elif kind == _TRANSFER_ENCODING:

@@ -47,7 +47,7 @@ class ZttpProtocol(HTTPConnection):
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
-        return self._awaiting_head and self._head_bytes > 0
+        return self._awaiting_head and self.bounds.received > 0
 
     def _feed(self, data: bytes) -> None:
         parser = self.parser
@@ -121,7 +121,7 @@ class ZttpProtocol(HTTPConnection):
         """A head still arriving: refuse it now if it is already too long, or can never become valid."""
         if not self._line_done:
             # The limit counts the line without its CRLF; a line still arriving may end in its CR.
-            if self._head_bytes > self.limit_request_line + 1:
+            if self.bounds.received > self.limit_request_line + 1:
                 self.reject(414, "Request-URI Too Long.", "request line over limit_request_line")
             elif self._first_head is not None and self.scope is None:
                 self._first_head += data

@@ -3,8 +3,9 @@
 Bytes go to the ``FrameGuard`` (floods end the connection), then to the engine,
 which calls ``on_request``/``on_data``/``on_end``/``on_reset``. A request becomes
 an ``HTTP2Stream`` (its response writer) and a ``RequestResponseCycle``, as on
-HTTP/1.1; an extended CONNECT becomes a WebSocket (``websocket.py``). Kept here:
-concurrent streams, request-body credit, idle and head timeouts, GOAWAY and drain.
+HTTP/1.1; an extended CONNECT becomes a WebSocket (``websocket.py``); request
+bodies are ``request_body.py``'s. Kept here: concurrent streams and the streams
+a connection may serve, idle and head timeouts, GOAWAY and drain.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from uvicorn.protocols.http.access_log import ConnectionAccessLog
 from uvicorn.protocols.http.cycle import RequestResponseCycle
+from uvicorn.protocols.http.deadline import Deadline
 from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl, service_unavailable
+from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
 from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
 from uvicorn.protocols.http.scope_extensions import ScopeExtensions, http2_extensions
@@ -33,6 +35,7 @@ from uvicorn.protocols.http2.engine import (
 from uvicorn.protocols.http2.frame_guard import FrameGuard
 from uvicorn.protocols.http2.limits import HTTP2Limits
 from uvicorn.protocols.http2.request import read_request, refusal
+from uvicorn.protocols.http2.request_body import RequestBodies
 from uvicorn.protocols.http2.stream import HTTP2Stream
 from uvicorn.protocols.http2.websocket import WebSocketStream, accepts_websockets, open_websocket
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
@@ -71,6 +74,8 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.limit_concurrency = config.limit_concurrency
         self.timeout_keep_alive = config.timeout_keep_alive
         self.timeout_request_head = config.timeout_request_head
+        self.timeout_request_body = config.timeout_request_body  # read by the cycles
+        self.timeout_response_send = config.timeout_response_send  # read by the streams
         self.app_state = app_state
         self.server_state = server_state
         self.connections = server_state.connections
@@ -81,6 +86,10 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self.accepts_websockets = accepts_websockets(config.ws_protocol_class)
         self.engine: Engine = chosen(self, self.limits.local_settings(self.accepts_websockets))
         self.guard = FrameGuard(self.limits)
+        self.bodies = RequestBodies(self, config.limit_request_body, config.timeout_request_body)
+        # Streams served before the client is asked to reconnect: the engine's own bound, or ours.
+        budgets = [b for b in (self.engine.stream_budget, config.limit_keep_alive_requests) if b is not None]
+        self._stream_budget = min(budgets) if budgets else None
 
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.flow: FlowControl = None  # type: ignore[assignment]
@@ -97,7 +106,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self._write_scheduled = False
         self._window_grew = False
         self._call_soon = getattr(self.loop, "call_soon", None)
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_deadline = Deadline(self.loop, self.timeout_request_head, self._on_head_timeout)
         self._init_keep_alive()
 
     # ------------------------------------------------------------ asyncio.Protocol
@@ -110,7 +119,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     def _start(self, transport: asyncio.BaseTransport) -> None:
         self.connections.add(self)
         self.transport = cast("asyncio.Transport", transport)
-        self.flow = FlowControl(self.transport)
+        self.flow = FlowControl(self.transport, self.loop, self.timeout_response_send)
         self.client = get_remote_addr(self.transport)
         self.extensions = http2_extensions(self.transport, self.config.ssl_certfile)
         self.scope_template = {
@@ -129,7 +138,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         self._write_now()
         if not self.streams:
             self._start_keep_alive_timer()  # idle until its first request
-        self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
+        self._head_deadline.start()
 
     def start_upgraded(
         self,
@@ -153,9 +162,10 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP/2 connection lost", self._log_prefix())
         self._stop_keep_alive_timer()
-        self._cancel_head_timer()
+        self._head_deadline.stop()
         self._abandon_streams()
         if self.flow is not None:
+            self.flow.stop()
             self.flow.resume_writing()
         self._wake_waiting()
 
@@ -180,10 +190,9 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             self._window_grew = False
             self._wake_waiting()
         if self.guard.mid_head:
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(self.timeout_request_head, self._on_head_timeout)
-        elif self._head_timer is not None:
-            self._cancel_head_timer()
+            self._head_deadline.start()
+        else:
+            self._head_deadline.stop()
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()
@@ -225,12 +234,9 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             scope["extensions"] = self.extensions.for_request("2")
         except HeadProblem as problem:
             # Refused before the app sees it: this stream is answered, the connection goes on.
-            detail = refusal_detail(problem.status, problem.message, problem.reason)
-            self.logger.warning("Invalid HTTP request received. %s", detail)
-            headers, body = refusal(problem, self.server_state.default_headers)
-            self.engine.send_response(stream_id, problem.status, headers, False)
-            self.engine.send_data(stream_id, body, True)
-            self.write_soon()
+            self.answer_stream(stream_id, problem.status, problem.message, problem.reason)
+            if not end_stream:
+                self.engine.reset_stream(stream_id, NO_ERROR)  # RFC 9113 8.1: no need for its body
             return
         scope["state"] = self.app_state.copy()
         stream = HTTP2Stream(self, stream_id, facts.content_length, facts.trailers)
@@ -242,16 +248,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
                 return
         self.streams[stream_id] = stream
         self._idle_since = None  # busy: the idle timer, if running, will not close
-        app = self.app
-        limit = self.limit_concurrency
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
-            app = service_unavailable
-            self.logger.warning("Exceeded concurrency limit.")
-            count_rejection(self.server_state, 503)
+        app = within_concurrency(self.app, self.limit_concurrency, self.server_state, self.logger)
         task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         self.tasks.add(task)
         self._opened += 1
-        budget = self.engine.stream_budget
+        budget = self._stream_budget
         if budget is not None and self._opened >= budget:
             self.logger.debug("HTTP/2 connection served %d streams: asking the client to reconnect", budget)
             self._go_away()
@@ -265,20 +266,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             else:
                 self.engine.acknowledge(stream_id, len(data))
             return
-        stream.received += len(data)
-        if stream.request_length is not None and stream.received > stream.request_length:
-            self.reset_stream(stream, PROTOCOL_ERROR)  # RFC 9113 8.1.1: more than content-length
-            return
-        cycle = stream.cycle
-        assert cycle is not None
-        if cycle.response_complete or cycle.disconnected:
-            self.engine.acknowledge(stream_id, len(data))
-        elif cycle.feed_body(data):
-            # The app is behind: the client gets window back only as the app reads (want_body).
-            stream.unacknowledged += len(data)
-            self.flow.pause_reading()
-        else:
-            self.engine.acknowledge(stream_id, len(data))
+        self.bodies.data(stream, data)
 
     def on_end(self, stream_id: int, trailers: Any) -> None:
         stream = self.streams.get(stream_id)
@@ -287,10 +275,7 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             if websocket is not None:
                 websocket.close()  # the client ended its side: the WebSocket is over (RFC 8441 5.3)
             return  # ended already (h2 reports the end of a head or trailers twice)
-        if stream.request_length is not None and stream.received != stream.request_length:
-            self.reset_stream(stream, PROTOCOL_ERROR)  # RFC 9113 8.1.1: less than content-length
-            return
-        stream.cycle.feed_end()  # request trailers: ASGI has no message for them
+        self.bodies.end(stream)
 
     def on_reset(self, stream_id: int) -> None:
         stream = self.streams.pop(stream_id, None)
@@ -317,15 +302,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
 
     def want_body(self, cycle: RequestResponseCycle) -> None:
         """The app read the body it had: give the client that much window and read again."""
-        stream = cast("HTTP2Stream", cycle.writer)
-        if stream.unacknowledged:
-            self.engine.acknowledge(stream.stream_id, stream.unacknowledged)
-            stream.unacknowledged = 0
-            self.write_soon()
-        if self.flow.read_paused and all(
-            s.cycle is None or s.cycle.buffered <= HIGH_WATER_LIMIT for s in self.streams.values()
-        ):
-            self.flow.resume_reading()
+        self.bodies.credit(cast("HTTP2Stream", cycle.writer))
+
+    def request_body_stalled(self, cycle: RequestResponseCycle) -> bool:
+        """The app waited ``timeout_request_body`` for more body: 408 or a reset on its stream."""
+        return self.bodies.stalled(cast("HTTP2Stream", cycle.writer))
 
     def response_done(self, cycle: RequestResponseCycle) -> None:
         self.server_state.total_requests += 1
@@ -349,6 +330,17 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
         else:
             stream.reset = True
 
+    def answer_stream(
+        self, stream_id: int, status: int, message: str, reason: str | None, bound: str | None = None
+    ) -> None:
+        """The server's own answer on a stream (the shared error response), logged as a refusal."""
+        self.logger.warning("Invalid HTTP request received. %s", refusal_detail(status, message, reason))
+        count_rejection(self.server_state, status, bound)
+        headers, body = refusal(HeadProblem(status, message), self.server_state.default_headers)
+        self.engine.send_response(stream_id, status, headers, False)
+        self.engine.send_data(stream_id, body, True)
+        self.write_soon()
+
     def websocket_done(self, websocket: WebSocketStream) -> None:
         """A WebSocket stream ended (closed or refused): its session hears the stream is gone."""
         if self.websockets.pop(websocket.stream_id, None) is not None:
@@ -367,14 +359,18 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
     # ------------------------------------------------------------ server interface
 
     def shutdown(self) -> None:
-        """Graceful shutdown: GOAWAY now, then close once the open streams are answered.
+        """Graceful shutdown: GOAWAY now, then close once the open streams are answered (as :meth:`drain`)."""
+        self.drain(None)
 
-        WebSockets are closed with 1012 (service restart), as on HTTP/1.1.
+    def drain(self, grace: float | None = None) -> None:
+        """GOAWAY (it names the last stream served: the client retries later ones elsewhere), then drain.
+
+        WebSockets close as on HTTP/1.1: 1012 now without ``grace``, else 1001 shortly before it ends.
         """
         self._go_away()
         for websocket in list(self.websockets.values()):
             if websocket.session is not None:
-                websocket.session.shutdown()
+                websocket.session.drain(grace)
 
     def timeout_keep_alive_handler(self) -> None:
         """No stream for ``timeout_keep_alive`` seconds: say goodbye and close."""
@@ -440,17 +436,11 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
             stream.wake()
 
     def _on_head_timeout(self) -> None:
-        self._head_timer = None
         if self.guard.mid_head and not self.transport.is_closing():
             self._fail(
                 PROTOCOL_ERROR,
                 f"request head not complete after {self.timeout_request_head}s (timeout_request_head)",
             )
-
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
 
     def _log_prefix(self) -> str:
         return "%s:%d - " % self.client if self.client else ""

@@ -30,6 +30,7 @@ class HTTP2Limits:
     max_header_list_size: int = 128 * 1024
     max_header_fields: int = 100
     max_request_line: int = 8190
+    max_request_body: int | None = None  # limit_request_body
 
     @classmethod
     def from_config(cls, config: ProtocolConfig) -> HTTP2Limits:
@@ -42,6 +43,7 @@ class HTTP2Limits:
             max_header_list_size=config.limit_request_head_size,
             max_header_fields=config.limit_request_fields,
             max_request_line=config.limit_request_line,
+            max_request_body=config.limit_request_body,
         )
 
     def local_settings(self, enable_connect_protocol: bool = False) -> LocalSettings:

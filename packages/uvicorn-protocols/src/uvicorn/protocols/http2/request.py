@@ -3,13 +3,15 @@
 The engine has already enforced RFC 9113 8.2-8.3 (pseudo-header rules, no
 connection-specific or uppercase fields): what remains are the server's own
 request-head limits (``request_head.check_limits``, 414/431 as on HTTP/1.1) and
-the few headers the server itself acts on.
+the few headers the server itself acts on, and the announced body's size
+(``limit_request_body``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from uvicorn.protocols.http.body_limits import TOO_LARGE_MESSAGE, announced_too_large
 from uvicorn.protocols.http.request_head import HeadProblem, check_limits, decode_path, split_target
 from uvicorn.protocols.http.response_head import error_messages
 from uvicorn.protocols.http2.limits import HTTP2Limits
@@ -63,6 +65,9 @@ def read_request(
             facts.trailers = b"trailers" in value.lower()
         elif name == b"expect":
             facts.expect_100 = value.lower() == b"100-continue"
+    too_large = announced_too_large(facts.content_length, limits.max_request_body)
+    if too_large is not None:
+        raise HeadProblem(413, TOO_LARGE_MESSAGE, too_large)
     if target[:1] != b"/" and target != b"*":
         raise HeadProblem(400, "Invalid HTTP request received: unsupported request target.")
     raw_path, query_string = split_target(target)

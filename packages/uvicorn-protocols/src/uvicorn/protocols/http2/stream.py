@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.protocols.http.file_send import CHUNK_SIZE, read_part
 from uvicorn.protocols.http.response_head import check_status
 from uvicorn.protocols.http.rules import NO_CONTENT_STATUSES
-from uvicorn.protocols.http2.engine import INTERNAL_ERROR
+from uvicorn.protocols.http2.engine import CANCEL, INTERNAL_ERROR
 from uvicorn.protocols.http2.response import response_fields, trailer_fields
 
 if TYPE_CHECKING:
@@ -82,13 +82,32 @@ class HTTP2Stream:
         return self._blocked or self.conn.flow.write_paused
 
     async def drain(self) -> None:
-        """Wait until what was written has left (window and transport), or the stream is gone."""
-        while not self.reset and (self._blocked or self.conn.flow.write_paused):
+        """Wait until what was written has left (window and transport), or the stream is gone.
+
+        Each wait is bounded by ``timeout_response_send``: a client that keeps the
+        window shut that long gets the stream reset (the transport's own stall is
+        ``FlowControl``'s to bound).
+        """
+        conn = self.conn
+        while not self.reset and (self._blocked or conn.flow.write_paused):
             if self._event is None:
                 self._event = asyncio.Event()
             self._event.clear()
-            self.conn.waiting.add(self)
-            await self._event.wait()
+            conn.waiting.add(self)
+            timer = conn.loop.call_later(conn.timeout_response_send, self._send_stalled)
+            try:
+                await self._event.wait()
+            finally:
+                timer.cancel()
+
+    def _send_stalled(self) -> None:
+        if self.reset or not self._blocked:
+            return
+        self.conn.logger.warning(
+            "Resetting an HTTP/2 stream whose client opened no window for %ss (timeout_response_send).",
+            self.conn.timeout_response_send,
+        )
+        self.conn.reset_stream(self, CANCEL)
 
     def wake(self) -> None:
         """The window grew, the transport drained or the stream ended: ``drain`` looks again."""

@@ -159,6 +159,10 @@ class WebSocketOverHTTP1(asyncio.Protocol):
         """Graceful shutdown: close an open WebSocket with 1012 and let the app finish."""
         self.session.shutdown()
 
+    def drain(self, grace: float | None = None) -> None:
+        """The server stops: 1012 now without ``grace``, else 1001 shortly before it runs out."""
+        self.session.drain(grace)
+
     # ------------------------------------------------------------ Carrier
 
     write: Any  # transport.write, once connected

@@ -3,7 +3,8 @@
 Everything an app can observe lives here: the ASGI scope, the message queue
 (``ws_max_queue``), accept/close/denial, waiting in ``send()`` on write
 back-pressure, keepalive pings, the closing handshake, and graceful shutdown
-with ``1012``. The session holds two objects and subclasses neither:
+(``1012`` at once, or ``1001`` shortly before a bounded drain ends). The
+session holds two objects and subclasses neither:
 
 - a **codec** (:mod:`uvicorn.protocols.websockets.codec`): one library's
   extension negotiation, frame parser and encoders;
@@ -50,6 +51,9 @@ _OPEN, _CLOSING, _SERVER_CLOSING, _HANDSHAKE, _DENYING = (
     _S.DENYING,
 )
 _READING_FRAMES = frozenset((_S.OPEN, _S.CLOSING, _S.SERVER_CLOSING, _S.FAILING))
+# In a drain bounded to ``grace`` seconds, a WebSocket gets its 1001 this long before the end
+# (at most half the grace): time for the client's close reply and the app's last steps.
+GOING_AWAY_MARGIN = 5.0
 
 
 class WebSocketSession:
@@ -87,6 +91,7 @@ class WebSocketSession:
         )
         self.close_timeout = 10.0  # how long our close frame waits for the peer's reply
         self.close_timer: asyncio.TimerHandle | None = None
+        self._going_away_timer: asyncio.TimerHandle | None = None  # a bounded drain's 1001
 
         self._accept_headers: list[tuple[bytes, bytes]] = []  # the library's, for the accepting response
         self._denial_status = 0
@@ -168,6 +173,27 @@ class WebSocketSession:
             self._answer_500()
         else:
             self._end()  # includes a close under way: stop waiting for the reply
+
+    def drain(self, grace: float | None) -> None:
+        """The server stops: without ``grace``, :meth:`shutdown` now (1012, as upstream).
+
+        With ``grace`` (``timeout_graceful_shutdown``), the WebSocket lives on while the
+        server drains and is closed with 1001 (going away) shortly before ``grace`` ends,
+        rather than being cut when the server cancels what still runs.
+        """
+        if grace is None:
+            self.shutdown()
+        elif self._going_away_timer is None:
+            delay = grace - min(grace / 2, GOING_AWAY_MARGIN)
+            self._going_away_timer = self.loop.call_later(delay, self._going_away)
+
+    def _going_away(self) -> None:
+        self._going_away_timer = None
+        if self.state is _OPEN:
+            self.messages.put_disconnect(1001, None)
+            self._send_close(1001, "", Event.SERVER_CLOSED)
+        else:
+            self.shutdown()
 
     # ------------------------------------------------------------ codec events
 
@@ -386,6 +412,9 @@ class WebSocketSession:
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
+        if self._going_away_timer is not None:
+            self._going_away_timer.cancel()
+            self._going_away_timer = None
         self.keepalive.stop()
 
     # ------------------------------------------------------------ keepalive

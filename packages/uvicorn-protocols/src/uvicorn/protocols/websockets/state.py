@@ -11,7 +11,7 @@ the session, not something a peer or an app can cause, so it raises.
     HANDSHAKE --app_denied--> DENYING --denial_sent--> REJECTED
     HANDSHAKE --app_refused (403)--> REJECTED
     OPEN --app_closed--> CLOSING              (the app's close frame is out)
-    OPEN --server_closed--> SERVER_CLOSING    (shutdown's 1012 is out)
+    OPEN --server_closed--> SERVER_CLOSING    (shutdown's 1012, or a drain's 1001, is out)
     OPEN --protocol_error--> FAILING          (our close frame is out; skipping frames to the peer's close)
     OPEN / CLOSING / SERVER_CLOSING / FAILING --peer_closed--> CLOSED
     any --ended / connection_lost--> CLOSED   (a response ended it, a timer, or the transport is gone)
@@ -59,7 +59,7 @@ class Event(enum.Enum):
     APP_DENIED = "the app sent websocket.http.response.start"
     DENIAL_SENT = "the app's denial response is complete"
     APP_CLOSED = "the app sent websocket.close"
-    SERVER_CLOSED = "graceful shutdown sent 1012"
+    SERVER_CLOSED = "graceful shutdown sent 1012 (or 1001)"
     PEER_CLOSED = "the peer's close frame arrived"
     PROTOCOL_ERROR = "the peer broke RFC 6455; our close frame is out"
     ENDED = "the server ended the connection (an error response, a timer, the app returned)"
