@@ -146,33 +146,50 @@ def test_a_pipelined_head_whose_line_ended_with_the_request_before_it_is_no_414(
 
 
 @pytest.mark.parametrize(
-    "before", [b"", b"GET /a HTTP/1.1\r\nHost: example.org\r\n\r\n"], ids=["alone", "behind"]
+    "before",
+    [
+        b"",
+        b"GET /a HTTP/1.1\r\nHost: example.org\r\n\r\n",
+        b"POST /a HTTP/1.1\r\nHost: example.org\r\nContent-Length: 1\r\n\r\n\x00",
+    ],
+    ids=["alone", "behind", "behind-a-body"],
 )
 @pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/3.0"])
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "bytes"])
 def test_a_request_line_of_http_2_or_later_gets_505_however_it_arrives(
-    http: str, version: bytes, before: bytes
+    http: str, version: bytes, before: bytes, split: bool
 ) -> None:
     """zttp: the version split across reads got 400 (the adapter looked for it in the last read only)."""
     if http == "httptools" and version == b"HTTP/3.0":
         pytest.skip("llhttp knows no HTTP/3.0: 400, as docs/server-behaviour.md says")
     data = before + b"GET / " + version + b"\r\nHost: example.org\r\n\r\n"
     stream = Stream([], None, b"", None, [], "go-away", [])
-    written = serve_stream(http, stream, [data[i : i + 1] for i in range(len(data))]).written
+    chunks = [data[i : i + 1] for i in range(len(data))] if split else [data]
+    written = serve_stream(http, stream, chunks).written
     responses, _ = parse_responses(written, ["GET", "GET"])
     assert [response.status for response in responses] == [200] * bool(before) + [505]
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["whole", "bytes"])
 @pytest.mark.parametrize(
-    "after", [b"Via: 2 HTTP/2\r\n\r\n", b"Content-Length: 7\r\n\r\n HTTP/2"], ids=["field", "body"]
+    ("before", "after"),
+    [
+        (b"", b"Via: 2 HTTP/2\r\n\r\n"),
+        (b"", b"Content-Length: 7\r\n\r\n HTTP/2"),
+        (b"POST /a HTTP/1.1\r\nHost: example.org\r\nContent-Length: 7\r\n\r\n HTTP/2", b"\r\n"),
+    ],
+    ids=["field", "body-after", "body-before"],
 )
-def test_a_broken_head_naming_http_2_elsewhere_gets_400(http: str, after: bytes, split: bool) -> None:
-    """zttp: a refused head got 505 when any line of the read (a field, the body) had ' HTTP/2' in it."""
-    data = b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Bad: a\x00b\r\n" + after
+def test_a_broken_head_naming_http_2_elsewhere_gets_400(
+    http: str, before: bytes, after: bytes, split: bool
+) -> None:
+    """zttp: a refused head got 505 when any line of the read (a field, a body) had ' HTTP/2' in it."""
+    data = before + b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Bad: a\x00b\r\n" + after
     stream = Stream([], None, b"", None, [], "go-away", [])
     chunks = [data[i : i + 1] for i in range(len(data))] if split else [data]
-    responses, _ = parse_responses(serve_stream(http, stream, chunks).written, ["GET"])
-    assert [response.status for response in responses] == [400]
+    methods = ["POST", "GET"] if before else ["GET"]
+    responses, _ = parse_responses(serve_stream(http, stream, chunks).written, methods)
+    assert [response.status for response in responses] == [200] * bool(before) + [400]
 
 
 # ---------------------------------------------------------------- WebSockets

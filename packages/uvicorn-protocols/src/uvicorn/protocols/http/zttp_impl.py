@@ -17,8 +17,10 @@ from uvicorn.protocols.http.request_head import INVALID_REQUEST, request_line_pr
 
 __all__ = ["ZttpProtocol"]
 
-# The HTTP/2 preface or any request line of version 2 or later gets 505, as with the other parsers.
-_HTTP2_REQUEST_LINE = re.compile(rb"(?m)^[^\r\n]* HTTP/[2-9]")
+# The HTTP/2 preface or any request line of version 2 or later gets 505, as with the other parsers:
+# method, target and such a version (not just ' HTTP/2', which a field or a body may hold). Not
+# anchored to a line's start: after a content-length body, a pipelined line follows its last byte.
+_HTTP2_REQUEST_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \r\n]+ HTTP/[2-9]")
 _Request = zttp.Request
 _Data = zttp.Data
 _EndOfMessage = zttp.EndOfMessage
@@ -29,7 +31,15 @@ _NEED_DATA = zttp.NEED_DATA
 class ZttpProtocol(HTTPConnection):
     """HTTP/1.1 with zttp's parser."""
 
-    __slots__ = ("_awaiting_head", "_first_head", "_last_bytes", "_line", "_line_done", "parser")
+    __slots__ = (
+        "_awaiting_head",
+        "_first_head",
+        "_last_bytes",
+        "_length_framed",
+        "_line",
+        "_line_done",
+        "parser",
+    )
 
     alpn_protocols: ClassVar[list[str] | None] = None
 
@@ -44,6 +54,7 @@ class ZttpProtocol(HTTPConnection):
         self._last_bytes = b""  # the last 3 bytes read before the current read
         # The connection's first head while its request line arrives (None once looked at).
         self._first_head: bytes | None = b""
+        self._length_framed = False  # the last request read has a body of content-length bytes
         super().connection_made(transport)
 
     def _mid_head(self) -> bool:
@@ -73,6 +84,12 @@ class ZttpProtocol(HTTPConnection):
                         if type(headers) is _HeaderBlock
                         else [(name.lower(), value) for name, value in headers]
                     )
+                    names = {name for name, _ in headers}
+                    self._length_framed = (
+                        not event.end_stream  # type: ignore[union-attr]
+                        and b"content-length" in names
+                        and b"transfer-encoding" not in names
+                    )
                     self.on_request_head(
                         event.method.decode("ascii"),  # type: ignore[union-attr]
                         event.target,  # type: ignore[union-attr]
@@ -96,6 +113,10 @@ class ZttpProtocol(HTTPConnection):
             if completed and self._awaiting_head:
                 self._line = _after_last_head(data, last_bytes)
                 self._line_done = b"\n" in self._line
+                if not self._length_framed:
+                    # Exactly the next head's bytes so far: it is under way (timeout_request_head
+                    # from the response's end, not the keep-alive timer) and counts towards its limits.
+                    self.bounds.received = len(self._line)
             if self._mid_head():
                 self._check_partial_head(data)
         except zttp.RemoteProtocolError as exc:
@@ -113,7 +134,7 @@ class ZttpProtocol(HTTPConnection):
         if not self._awaiting_head:
             return False  # a body's framing: no request line in it
         if self._line:  # the reads that brought its request line: the line is their first
-            return _HTTP2_REQUEST_LINE.match(self._line.lstrip(b"\r\n").split(b"\n", 1)[0]) is not None
+            return _HTTP2_REQUEST_LINE.search(self._line.lstrip(b"\r\n").split(b"\n", 1)[0]) is not None
         # A head begun after a message that ended in ``refused``: its line is one of the read's.
         return _HTTP2_REQUEST_LINE.search(refused) is not None
 
