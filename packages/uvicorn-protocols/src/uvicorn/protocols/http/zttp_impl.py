@@ -68,6 +68,10 @@ class ZttpProtocol(HTTPConnection):
             self._line += data
             self._line_done = b"\n" in data
         completed = False  # a message ended in ``data``: the next head starts somewhere inside it
+        # Where in ``data`` the bytes zttp has not reported yet begin (zttp keeps them to itself),
+        # counted through heads and content-length bodies; None once a chunked body hides it.
+        cursor: int | None = 0
+        head_begun_before = self._awaiting_head and self.bounds.received > len(data)
         try:
             event = parser.receive_event(data)
             while event is not _NEED_DATA and not self.stopped_reading():
@@ -96,26 +100,36 @@ class ZttpProtocol(HTTPConnection):
                         event.http_version.decode("ascii"),  # type: ignore[union-attr]
                         headers,
                     )
+                    cursor = _head_end(data, last_bytes, cursor, head_begun_before, event)  # type: ignore[arg-type]
+                    head_begun_before = False
                     if self._upgrade_request is not None and not self.stopped_reading():
-                        self.handoff_upgrade(_after_head(data, last_bytes, event))  # type: ignore[arg-type]
+                        # A WebSocket client may send its first frames right behind the handshake.
+                        self.handoff_upgrade(data[cursor:] if cursor is not None else b"")
                         return
                     if event.end_stream:  # type: ignore[union-attr]
                         self._message_done()
                         completed = True
                 elif kind is _Data:
+                    if cursor is not None:
+                        cursor = cursor + len(event.data) if self._length_framed else None  # type: ignore[union-attr]
                     self.on_request_body(event.data)  # type: ignore[union-attr]
                 elif kind is _EndOfMessage:
+                    if not self._length_framed:
+                        cursor = None  # a chunked body's last chunk and trailers: not counted
                     self._message_done()
                     completed = True
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
                     return
                 event = parser.next_event()  # type: ignore[assignment]
+            if self.stopped_reading():
+                return  # refused: what follows is never read
             if completed and self._awaiting_head:
-                self._line = _after_last_head(data, last_bytes)
+                # The next head's bytes so far (behind a chunked body: after the last CRLF CRLF).
+                self._line = data[cursor:] if cursor is not None else _after_last_head(data, last_bytes)
                 self._line_done = b"\n" in self._line
-                if not self._length_framed:
-                    # Exactly the next head's bytes so far: it is under way (timeout_request_head
-                    # from the response's end, not the keep-alive timer) and counts towards its limits.
+                if cursor is not None or not self._length_framed:
+                    # Known exactly: the head is under way (timeout_request_head from the response's
+                    # end, not the keep-alive timer) and its bytes count towards its limits.
                     self.bounds.received = len(self._line)
             if self._mid_head():
                 self._check_partial_head(data)
@@ -181,17 +195,22 @@ def _after_last_head(data: bytes, last_bytes: bytes) -> bytes:
     return data[end + 4 - len(last_bytes) :] if end >= 0 else data
 
 
-def _after_head(data: bytes, last_bytes: bytes, request: zttp.Request) -> bytes:
-    """The bytes of ``data`` after ``request``'s head, which ends in ``data`` (zttp keeps them to itself).
+def _head_end(
+    data: bytes, last_bytes: bytes, cursor: int | None, begun_before: bool, request: zttp.Request
+) -> int | None:
+    """Where in ``data`` the head of ``request`` (which ends in ``data``) ends, or None if not known.
 
-    A WebSocket client may send its first frames right behind the handshake; they
-    belong to the WebSocket protocol. A head begun in an earlier read ends at the
-    first CRLF CRLF from ``last_bytes`` (the 3 bytes read before ``data``, which
-    may hold the start of that CRLF CRLF); one begun in ``data``, at the first
-    after its request line.
+    It begins at ``cursor`` and ends at the first CRLF CRLF from there; one begun
+    in an earlier read (``begun_before``) may have that CRLF CRLF begin in
+    ``last_bytes``, the 3 bytes read before ``data``. Where it begins is not known
+    (``cursor`` None), it is looked for after its request line.
     """
-    start = data.find(request.method + b" " + request.target + b" ")
-    if start < 0:
-        data = last_bytes + data
-    end = data.find(b"\r\n\r\n", max(start, 0))
-    return data[end + 4 :] if end >= 0 else b""
+    if cursor is None:
+        cursor = data.find(request.method + b" " + request.target + b" ")
+        if cursor < 0:
+            return None
+    elif begun_before:
+        end = (last_bytes + data).find(b"\r\n\r\n")
+        return end + 4 - len(last_bytes) if end >= 0 else None
+    end = data.find(b"\r\n\r\n", cursor)
+    return end + 4 if end >= 0 else None
