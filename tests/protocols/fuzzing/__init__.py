@@ -18,7 +18,9 @@ Modules:
   ``tests/protocols/test_fuzz_http1.py``.
 - ``websocket``: RFC 6455 frame sequences and what the server must answer; used
   by ``tests/protocols/test_fuzz_websockets.py``.
-- ``http2`` (not yet written): HTTP/2 frame sequences, once the HTTP/2 protocol
-  lands. It goes here, on the same loop and transport, with its test module
+- ``http2``: HTTP/2 conversations (a real h2 client's frames, split and ended
+  any way, with one broken thing from ``http2_broken``/``http2_broken_frames``
+  and its answers in ``http2_answers``), read back strictly by ``http2_frames``
+  and judged by ``http2_checks``, for both engines (h2, zttp); used by
   ``tests/protocols/test_fuzz_http2.py``.
 """

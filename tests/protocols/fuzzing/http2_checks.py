@@ -15,7 +15,7 @@ from typing import Any
 from tests.protocols.fuzzing.drive import Served, assert_clean, serve
 from tests.protocols.fuzzing.http1_requests import echo_app
 from tests.protocols.fuzzing.http2 import Conversation
-from tests.protocols.fuzzing.http2_broken import BROKEN_PATH, IGNORED, Answer
+from tests.protocols.fuzzing.http2_answers import BROKEN_PATH, IGNORED, Answer
 from tests.protocols.fuzzing.http2_frames import (
     ERROR_NAMES,
     NO_ERROR,
