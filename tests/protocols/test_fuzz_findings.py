@@ -201,8 +201,9 @@ def test_a_request_line_of_http_2_or_later_gets_505_however_it_arrives(
         (b"", b"Via: 2 HTTP/2\r\n\r\n"),
         (b"", b"Content-Length: 7\r\n\r\n HTTP/2"),
         (b"POST /a HTTP/1.1\r\nHost: example.org\r\nContent-Length: 7\r\n\r\n HTTP/2", b"\r\n"),
+        (b"POST /a HTTP/1.1\r\nHost: example.org\r\nContent-Length: 10\r\n\r\n* \x00 HTTP/2", b"\r\n"),
     ],
-    ids=["field", "body-after", "body-before"],
+    ids=["field", "body-after", "body-before", "line-in-a-body-before"],
 )
 def test_a_broken_head_naming_http_2_elsewhere_gets_400(
     http: str, before: bytes, after: bytes, split: bool

@@ -136,20 +136,25 @@ class ZttpProtocol(HTTPConnection):
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
-            if self._names_http2(data):
+            if self._names_http2(data, cursor):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 request")
             elif "size limit" in str(exc):
                 self.reject(431, "Request header fields too large.", str(exc))
             else:
                 self.reject(400, INVALID_REQUEST, str(exc))
 
-    def _names_http2(self, refused: bytes) -> bool:
-        """Whether the head zttp refused while ``refused`` was read has a request line of HTTP/2 or later."""
+    def _names_http2(self, refused: bytes, cursor: int | None) -> bool:
+        """Whether the head zttp refused while ``refused`` was read has a request line of HTTP/2 or later.
+
+        Its request line is the first of the reads that brought it (``_line``), or, for
+        a head begun behind a message that ended in ``refused``, the first from
+        ``cursor`` (where that message ended), if known; else any line of the read.
+        """
         if not self._awaiting_head:
             return False  # a body's framing: no request line in it
-        if self._line:  # the reads that brought its request line: the line is their first
-            return _HTTP2_REQUEST_LINE.search(self._line.lstrip(b"\r\n").split(b"\n", 1)[0]) is not None
-        # A head begun after a message that ended in ``refused``: its line is one of the read's.
+        head = self._line or (refused[cursor:] if cursor is not None else b"")
+        if head:
+            return _HTTP2_REQUEST_LINE.search(head.lstrip(b"\r\n").split(b"\n", 1)[0]) is not None
         return _HTTP2_REQUEST_LINE.search(refused) is not None
 
     def _check_partial_head(self, data: bytes) -> None:
