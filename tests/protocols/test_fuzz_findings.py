@@ -83,6 +83,22 @@ def test_a_head_begun_behind_a_body_gets_408(http: str, first: bytes, split: boo
     assert outcome.closed_by_server
 
 
+def test_requests_read_whole_leave_no_head_pending(http: str) -> None:
+    """zttp: behind a chunked body, the next head (same request line) was looked for from the read's start.
+
+    It was found in the first request, the bytes "left" were counted as a head
+    under way, and the idle connection got a 408 instead of a quiet keep-alive close.
+    """
+    chunked = b"POST /a HTTP/1.1\r\nHost: example.org\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n"
+    chunked += b"X-Trailer: yes\r\n\r\n"
+    data = chunked + b"POST /a HTTP/1.1\r\nHost: example.org\r\nContent-Length: 1\r\n\r\nc"
+    outcome = serve_stream(http, Stream([], None, b"", None, [], "linger", []), [data])
+    responses, rest = parse_responses(outcome.written, ["POST", "POST"])
+    assert [response.status for response in responses] == [200, 200]
+    assert rest == b""
+    assert outcome.closed_by_server
+
+
 async def test_whitespace_after_a_header_value_is_not_part_of_it(http: str) -> None:
     """RFC 9110 5.5 (llhttp kept it, h11 did not)."""
     app = Recorder()

@@ -71,6 +71,7 @@ class ZttpProtocol(HTTPConnection):
         # Where in ``data`` the bytes zttp has not reported yet begin (zttp keeps them to itself),
         # counted through heads and content-length bodies; None once a chunked body hides it.
         cursor: int | None = 0
+        floor = 0  # where a chunked body began, once it hid the place: what follows is past it
         head_begun_before = self._awaiting_head and self.bounds.received > len(data)
         try:
             event = parser.receive_event(data)
@@ -100,7 +101,7 @@ class ZttpProtocol(HTTPConnection):
                         event.http_version.decode("ascii"),  # type: ignore[union-attr]
                         headers,
                     )
-                    cursor = _head_end(data, last_bytes, cursor, head_begun_before, event)  # type: ignore[arg-type]
+                    cursor = _head_end(data, last_bytes, cursor, floor, head_begun_before, event)  # type: ignore[arg-type]
                     head_begun_before = False
                     if self._upgrade_request is not None and not self.stopped_reading():
                         # A WebSocket client may send its first frames right behind the handshake.
@@ -110,12 +111,14 @@ class ZttpProtocol(HTTPConnection):
                         self._message_done()
                         completed = True
                 elif kind is _Data:
-                    if cursor is not None:
-                        cursor = cursor + len(event.data) if self._length_framed else None  # type: ignore[union-attr]
+                    if cursor is not None and self._length_framed:
+                        cursor += len(event.data)  # type: ignore[union-attr]
+                    elif cursor is not None:
+                        floor, cursor = cursor, None
                     self.on_request_body(event.data)  # type: ignore[union-attr]
                 elif kind is _EndOfMessage:
-                    if not self._length_framed:
-                        cursor = None  # a chunked body's last chunk and trailers: not counted
+                    if not self._length_framed and cursor is not None:
+                        floor, cursor = cursor, None  # a chunked body's last chunk and trailers: not counted
                     self._message_done()
                     completed = True
                 else:  # CONNECTION_CLOSED: nothing more to read as HTTP
@@ -136,7 +139,7 @@ class ZttpProtocol(HTTPConnection):
         except zttp.RemoteProtocolError as exc:
             if self.stopped_reading():
                 return
-            if self._names_http2(data, cursor):
+            if self._names_http2(data[floor:], None if cursor is None else cursor - floor):
                 self.reject(505, "HTTP Version Not Supported: this server speaks HTTP/1.1.", "HTTP/2 request")
             elif "size limit" in str(exc):
                 self.reject(431, "Request header fields too large.", str(exc))
@@ -201,17 +204,17 @@ def _after_last_head(data: bytes, last_bytes: bytes) -> bytes:
 
 
 def _head_end(
-    data: bytes, last_bytes: bytes, cursor: int | None, begun_before: bool, request: zttp.Request
+    data: bytes, last_bytes: bytes, cursor: int | None, floor: int, begun_before: bool, request: zttp.Request
 ) -> int | None:
     """Where in ``data`` the head of ``request`` (which ends in ``data``) ends, or None if not known.
 
     It begins at ``cursor`` and ends at the first CRLF CRLF from there; one begun
     in an earlier read (``begun_before``) may have that CRLF CRLF begin in
     ``last_bytes``, the 3 bytes read before ``data``. Where it begins is not known
-    (``cursor`` None), it is looked for after its request line.
+    (``cursor`` None), it is looked for after its request line, past ``floor``.
     """
     if cursor is None:
-        cursor = data.find(request.method + b" " + request.target + b" ")
+        cursor = data.find(request.method + b" " + request.target + b" ", floor)
         if cursor < 0:
             return None
     elif begun_before:
