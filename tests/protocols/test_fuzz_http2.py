@@ -44,7 +44,11 @@ def check_both_engines(conversation: Conversation) -> None:
     for compared in [list(runs.values())] if same_rules else [[each] for each in runs.values()]:
         observed = [run for pair in compared for run in pair]
         answers = {run.broken for run in observed if run.answered}
-        assert len(answers) <= 1, f"different answers: {runs}"
+        # Where more than one answer is allowed, which one may depend on timing: h2 answers
+        # HEADERS after trailers with a stream error while its response is still going out,
+        # and with a connection error once the stream is closed (RFC 9113 5.1 allows both).
+        if broken is None or all(len(broken.allowed(engine)) == 1 for engine in ENGINES):
+            assert len(answers) <= 1, f"different answers: {runs}"
         # What was in flight when the connection ended depends on where the bytes were split.
         if not any(run.cut for run in observed):
             assert all(run.responses == observed[0].responses for run in observed), (
