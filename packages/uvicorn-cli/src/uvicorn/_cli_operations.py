@@ -108,6 +108,26 @@ def worker_recycling_options() -> list[Callable[[_F], _F]]:
 def request_limit_options() -> list[Callable[[_F], _F]]:
     return [
         click.option(
+            "--limit-request-line",
+            type=BoundedInt(min=1),
+            **_shown_default("limit_request_line"),
+            help="Maximum size in bytes of a request line (method, target, version); "
+            "a longer one is answered 414.",
+        ),
+        click.option(
+            "--limit-request-fields",
+            type=BoundedInt(min=1),
+            **_shown_default("limit_request_fields"),
+            help="Maximum number of header fields in a request; more are answered 431.",
+        ),
+        click.option(
+            "--limit-request-head-size",
+            type=BoundedInt(min=1),
+            **_shown_default("limit_request_head_size"),
+            help="Maximum size in bytes of a whole request head (request line and headers); "
+            "a larger one is answered 431.",
+        ),
+        click.option(
             "--limit-request-body",
             type=BoundedInt(min=1),
             default=None,
@@ -127,6 +147,13 @@ def request_limit_options() -> list[Callable[[_F], _F]]:
 
 def request_timeout_options() -> list[Callable[[_F], _F]]:
     return [
+        click.option(
+            "--timeout-request-head",
+            type=BoundedFloat(above=0),
+            **_shown_default("timeout_request_head"),
+            help="Close a connection whose request head (request line and headers) is not complete "
+            "within this many seconds of the connection opening or the previous response.",
+        ),
         click.option(
             "--timeout-request-body",
             type=BoundedFloat(above=0),

@@ -18,7 +18,7 @@ import click
 
 from uvicorn import _cli_operations as operations
 from uvicorn._cli_observability import admin_options, log_format_options
-from uvicorn._cli_types import BoundedFloat, BoundedInt, HeaderType, ImplementationType
+from uvicorn._cli_types import BoundedInt, HeaderType, ImplementationType
 from uvicorn.config import (
     HTTP_PROTOCOLS,
     INTERFACES,
@@ -306,26 +306,6 @@ def _limit_options() -> list[Callable[[_F], _F]]:
             help="Maximum jitter to add to limit_max_requests. Staggers worker restarts to avoid all "
             "workers restarting simultaneously.",
         ),
-        click.option(
-            "--limit-request-line",
-            type=positive,
-            **_shown_default("limit_request_line"),
-            help="Maximum size in bytes of a request line (method, target, version); "
-            "a longer one is answered 414.",
-        ),
-        click.option(
-            "--limit-request-fields",
-            type=positive,
-            **_shown_default("limit_request_fields"),
-            help="Maximum number of header fields in a request; more are answered 431.",
-        ),
-        click.option(
-            "--limit-request-head-size",
-            type=positive,
-            **_shown_default("limit_request_head_size"),
-            help="Maximum size in bytes of a whole request head (request line and headers); "
-            "a larger one is answered 431.",
-        ),
     ]
 
 
@@ -336,13 +316,6 @@ def _timeout_options() -> list[Callable[[_F], _F]]:
             type=BoundedInt(min=0),
             **_shown_default("timeout_keep_alive"),
             help="Close Keep-Alive connections if no new data is received within this timeout (in seconds).",
-        ),
-        click.option(
-            "--timeout-request-head",
-            type=BoundedFloat(above=0),
-            **_shown_default("timeout_request_head"),
-            help="Close a connection whose request head (request line and headers) is not complete "
-            "within this many seconds of the connection opening or the previous response.",
         ),
         click.option(
             "--timeout-graceful-shutdown",

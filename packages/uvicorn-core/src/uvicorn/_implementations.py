@@ -9,12 +9,63 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from uvicorn._startup import InvalidOptionError, MissingDependencyError, startup_failure
 from uvicorn.importer import ImportFromStringError, import_from_string
 
-__all__ = ["http2_classes", "loop_factory", "resolve_class"]
+__all__ = [
+    "HTTP2_PROTOCOLS",
+    "HTTP_PROTOCOLS",
+    "LIFESPAN",
+    "LOOP_FACTORIES",
+    "WS_PROTOCOLS",
+    "HTTP2EngineType",
+    "HTTPProtocolType",
+    "LifespanType",
+    "LoopFactoryType",
+    "WSProtocolType",
+    "http2_classes",
+    "loop_factory",
+    "resolve_class",
+]
+
+# The names each option takes, and what they import (uvicorn.config re-exports them, as upstream has them).
+HTTPProtocolType = Literal["auto", "h11", "httptools", "zttp"]
+HTTP2EngineType = Literal["auto", "h2", "zttp"]
+WSProtocolType = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto"]
+LifespanType = Literal["auto", "on", "off"]
+LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
+
+HTTP_PROTOCOLS: dict[str, str] = {
+    "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
+    "h11": "uvicorn.protocols.http.h11_impl:H11Protocol",
+    "httptools": "uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
+    "zttp": "uvicorn.protocols.http.zttp_impl:ZttpProtocol",
+}
+#: The HTTP/2 protocol class of each ``http2_engine``.
+HTTP2_PROTOCOLS: dict[str, str] = {
+    "h2": "uvicorn.protocols.http.h2_impl:H2Protocol",
+    "zttp": "uvicorn.protocols.http.zttp_h2_impl:ZttpH2Protocol",
+}
+WS_PROTOCOLS: dict[str, str | None] = {
+    "auto": "uvicorn.protocols.websockets.auto:AutoWebSocketsProtocol",
+    "none": None,
+    "websockets": "uvicorn.protocols.websockets.websockets_impl:WebSocketProtocol",
+    "websockets-sansio": "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol",
+    "wsproto": "uvicorn.protocols.websockets.wsproto_impl:WSProtocol",
+}
+LIFESPAN: dict[str, str] = {
+    "auto": "uvicorn.lifespan.on:LifespanOn",
+    "on": "uvicorn.lifespan.on:LifespanOn",
+    "off": "uvicorn.lifespan.off:LifespanOff",
+}
+LOOP_FACTORIES: dict[str, str | None] = {
+    "none": None,
+    "auto": "uvicorn.loops.auto:auto_loop_factory",
+    "asyncio": "uvicorn.loops.asyncio:asyncio_loop_factory",
+    "uvloop": "uvicorn.loops.uvloop:uvloop_loop_factory",
+}
 
 
 def resolve_class(option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:

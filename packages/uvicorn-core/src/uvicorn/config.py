@@ -25,7 +25,21 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from uvicorn._app_loading import call_factory, detect_interface, import_app, wrap_app
 from uvicorn._binding import bind_listening_socket, bind_listening_sockets
 from uvicorn._environment import int_from_environment, load_env_file
-from uvicorn._implementations import http2_classes, loop_factory, resolve_class
+from uvicorn._implementations import (
+    HTTP2_PROTOCOLS,
+    HTTP_PROTOCOLS,
+    LIFESPAN,
+    LOOP_FACTORIES,
+    WS_PROTOCOLS,
+    HTTP2EngineType,
+    HTTPProtocolType,
+    LifespanType,
+    LoopFactoryType,
+    WSProtocolType,
+    http2_classes,
+    loop_factory,
+    resolve_class,
+)
 from uvicorn._log_setup import access_log_timing, configure_logging
 from uvicorn._observability_options import check_observability_options
 from uvicorn._option_checks import check_option_values
@@ -64,42 +78,7 @@ __all__ = [
     "resolve_reload_patterns",
 ]
 
-HTTPProtocolType = Literal["auto", "h11", "httptools", "zttp"]
-HTTP2EngineType = Literal["auto", "h2", "zttp"]
-WSProtocolType = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto"]
-LifespanType = Literal["auto", "on", "off"]
-LoopFactoryType = Literal["none", "auto", "asyncio", "uvloop"]
 InterfaceType = Literal["auto", "asgi3", "asgi2", "wsgi"]
-
-HTTP_PROTOCOLS: dict[str, str] = {
-    "auto": "uvicorn.protocols.http.auto:AutoHTTPProtocol",
-    "h11": "uvicorn.protocols.http.h11_impl:H11Protocol",
-    "httptools": "uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
-    "zttp": "uvicorn.protocols.http.zttp_impl:ZttpProtocol",
-}
-#: The HTTP/2 protocol class of each ``http2_engine``.
-HTTP2_PROTOCOLS: dict[str, str] = {
-    "h2": "uvicorn.protocols.http.h2_impl:H2Protocol",
-    "zttp": "uvicorn.protocols.http.zttp_h2_impl:ZttpH2Protocol",
-}
-WS_PROTOCOLS: dict[str, str | None] = {
-    "auto": "uvicorn.protocols.websockets.auto:AutoWebSocketsProtocol",
-    "none": None,
-    "websockets": "uvicorn.protocols.websockets.websockets_impl:WebSocketProtocol",
-    "websockets-sansio": "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol",
-    "wsproto": "uvicorn.protocols.websockets.wsproto_impl:WSProtocol",
-}
-LIFESPAN: dict[str, str] = {
-    "auto": "uvicorn.lifespan.on:LifespanOn",
-    "on": "uvicorn.lifespan.on:LifespanOn",
-    "off": "uvicorn.lifespan.off:LifespanOff",
-}
-LOOP_FACTORIES: dict[str, str | None] = {
-    "none": None,
-    "auto": "uvicorn.loops.auto:auto_loop_factory",
-    "asyncio": "uvicorn.loops.asyncio:asyncio_loop_factory",
-    "uvloop": "uvicorn.loops.uvloop:uvloop_loop_factory",
-}
 INTERFACES: list[InterfaceType] = ["auto", "asgi3", "asgi2", "wsgi"]
 SSL_PROTOCOL_VERSION: int = ssl.PROTOCOL_TLS_SERVER
 
