@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from tests.protocols.fuzzing import FUZZED_PARSERS
 from tests.protocols.fuzzing.capture import captured_logs, errors
 from tests.protocols.fuzzing.drive import Served
 from tests.protocols.fuzzing.http1 import Stream, streams
@@ -30,13 +29,6 @@ from tests.protocols.fuzzing.websocket_checks import WebSocketOutcome
 from tests.protocols.fuzzing.websocket_checks import check as check_websocket
 from tests.protocols.fuzzing.websocket_checks import echo_app as websocket_echo_app
 from tests.serving import RunningServer, serve_in_thread
-
-
-@pytest.fixture(params=FUZZED_PARSERS)
-def http(request: pytest.FixtureRequest) -> str:
-    """Only the parsers the fuzzers know (FUZZED_PARSERS), not every ``http`` of conftest.py."""
-    return str(request.param)
-
 
 # Bounds a server that never answers; no assertion is about time.
 READ_LIMIT_SECONDS = 30.0

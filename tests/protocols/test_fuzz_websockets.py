@@ -17,7 +17,6 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.protocols.fuzzing import FUZZED_PARSERS
 from tests.protocols.fuzzing.profiles import TIMEOUT, fuzz_settings
 from tests.protocols.fuzzing.websocket import (
     BINARY,
@@ -34,13 +33,6 @@ from tests.protocols.fuzzing.websocket import (
     sessions,
 )
 from tests.protocols.fuzzing.websocket_checks import IMPLEMENTATIONS, check, serve_session
-
-
-@pytest.fixture(params=FUZZED_PARSERS)
-def http(request: pytest.FixtureRequest) -> str:
-    """Only the parsers the fuzzers know (FUZZED_PARSERS), not every ``http`` of conftest.py."""
-    return str(request.param)
-
 
 pytestmark = pytest.mark.timeout(TIMEOUT)
 

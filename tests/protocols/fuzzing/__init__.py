@@ -13,16 +13,14 @@ Modules:
 - ``loop``: the event loop with a virtual clock, run until idle.
 - ``transport``: the transport stand-in and the client side of a connection.
 - ``http1``: HTTP/1.1 requests (valid and broken), their byte streams and what
-  the server must answer; used by ``tests/protocols/test_fuzz_http1.py``.
+  the server must answer, for every parser of ``tests/protocols/conftest.py``
+  (the fuzz tests take its ``http`` fixture); used by
+  ``tests/protocols/test_fuzz_http1.py``.
 - ``websocket``: RFC 6455 frame sequences and what the server must answer; used
   by ``tests/protocols/test_fuzz_websockets.py``.
-- ``http2`` (not yet written): HTTP/2 frame sequences, once the HTTP/2 protocol
-  lands. It goes here, on the same loop and transport, with its test module
+- ``http2``: HTTP/2 conversations (a real h2 client's frames, split and ended
+  any way, with one broken thing from ``http2_broken``/``http2_broken_frames``
+  and its answers in ``http2_answers``), read back strictly by ``http2_frames``
+  and judged by ``http2_checks``, for both engines (h2, zttp); used by
   ``tests/protocols/test_fuzz_http2.py``.
 """
-
-from __future__ import annotations
-
-#: The HTTP/1.1 parsers whose answers the fuzzers know (tests/protocols/fuzzing/http1_broken.py
-#: states them per parser). zttp's parser joins once its answers are written down there.
-FUZZED_PARSERS = ["h11", "httptools"]

@@ -41,6 +41,7 @@ class Served:
     connections_left: int
     tasks_left: int
     loop_tasks_left: int
+    protocol: Any = None  # the protocol object the connection began with
 
 
 def serve(
@@ -91,6 +92,7 @@ def serve(
             connections_left=len(state.connections),
             tasks_left=len(state.tasks),
             loop_tasks_left=len(loop.pending_tasks()),
+            protocol=protocol,
         )
     finally:
         loop.close()

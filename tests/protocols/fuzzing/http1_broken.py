@@ -2,7 +2,7 @@
 
 Each breaker takes a valid request and breaks one rule (request line, version,
 Host, framing headers, header syntax, control characters, limits, chunked
-framing); where the two parsers answer differently, as documented, each has its
+framing); where the parsers answer differently, as documented, each has its
 own set of allowed statuses.
 """
 
@@ -31,10 +31,12 @@ class Broken:
     request: Request | None = None  # that head, when app_sees_it
 
     def allowed(self, parser: str) -> set[int]:
+        if parser not in self.statuses:
+            raise AssertionError(f"--http {parser}: no documented answer to {self.name!r} in http1_broken.py")
         return self.statuses[parser]
 
 
-def _both(*statuses: int) -> dict[str, set[int]]:
+def _every(*statuses: int) -> dict[str, set[int]]:
     return {parser: set(statuses) for parser in PARSERS}
 
 
@@ -82,12 +84,12 @@ def _bad_version(draw: st.DrawFn, r: Request) -> Broken:
     version, statuses = draw(
         st.sampled_from(
             [
-                (b"HTTP/2.0", _both(505)),
-                (b"HTTP/3.0", {"h11": {505}, "httptools": {400}}),
-                (b"HTTP/1.2", _both(400)),
-                (b"HTTP/0.9", _both(400)),
-                (b"http/1.1", _both(400)),
-                (b"HTTP/1.1x", _both(400)),
+                (b"HTTP/2.0", _every(505)),
+                (b"HTTP/3.0", {"h11": {505}, "httptools": {400}, "zttp": {505}}),
+                (b"HTTP/1.2", _every(400)),
+                (b"HTTP/0.9", _every(400)),
+                (b"http/1.1", _every(400)),
+                (b"HTTP/1.1x", _every(400)),
             ]
         )
     )
@@ -96,11 +98,11 @@ def _bad_version(draw: st.DrawFn, r: Request) -> Broken:
 
 def _bad_target(draw: st.DrawFn, r: Request) -> Broken:
     bad = draw(st.sampled_from([b" ", b"\x00", b"\x7f", b"\x01", b"\xc3\xa9", b"\x80"]))
-    return Broken("target", _replace_line(r, b"GET /a" + bad + b"b HTTP/1.1\r\n"), _both(400))
+    return Broken("target", _replace_line(r, b"GET /a" + bad + b"b HTTP/1.1\r\n"), _every(400))
 
 
 def _no_version(draw: st.DrawFn, r: Request) -> Broken:
-    return Broken("no-version", b"GET /\r\nHost: example.org\r\n\r\n", _both(400))
+    return Broken("no-version", b"GET /\r\nHost: example.org\r\n\r\n", _every(400))
 
 
 def _host(draw: st.DrawFn, r: Request) -> Broken:
@@ -108,7 +110,7 @@ def _host(draw: st.DrawFn, r: Request) -> Broken:
     if draw(st.booleans()):
         headers += [(b"Host", b"a.example"), (b"host", b"b.example")]
     broken = dataclasses.replace(r, version="1.1", headers=headers)
-    return Broken("host", broken.encode(), _both(400))
+    return Broken("host", broken.encode(), _every(400))
 
 
 def _both_framings(draw: st.DrawFn, r: Request) -> Broken:
@@ -118,16 +120,16 @@ def _both_framings(draw: st.DrawFn, r: Request) -> Broken:
         data = _with_header(r, b"Transfer-Encoding", b"chunked")
     else:
         data = _with_header(r, b"Transfer-Encoding", b"chunked")[:-2] + b"Content-Length: 0\r\n\r\n"
-    return Broken("cl-and-te", data, _both(400))
+    return Broken("cl-and-te", data, _every(400))
 
 
 def _bad_content_length(draw: st.DrawFn, r: Request) -> Broken:
     value = draw(st.sampled_from([b"abc", b"-1", b"+5", b"5 5", b"0x10", b"1.0", b"", b"5,6", b"9" * 30]))
     base = _bodyless(r)
     if draw(st.booleans()):
-        return Broken("content-length", _with_header(base, b"Content-Length", value), _both(400))
+        return Broken("content-length", _with_header(base, b"Content-Length", value), _every(400))
     data = _with_header(base, b"Content-Length", b"3")[:-2] + b"Content-Length: 4\r\n\r\n"
-    return Broken("content-lengths", data, _both(400))
+    return Broken("content-lengths", data, _every(400))
 
 
 def _transfer_coding(draw: st.DrawFn, r: Request) -> Broken:
@@ -135,10 +137,10 @@ def _transfer_coding(draw: st.DrawFn, r: Request) -> Broken:
     value, statuses = draw(
         st.sampled_from(
             [
-                (b"gzip, chunked", _both(501)),
-                (b"chunked, gzip", {"h11": {501}, "httptools": {400}}),
-                (b"gzip", {"h11": {501}, "httptools": {400}}),
-                (b"chunked, chunked", {"h11": {501}, "httptools": {400}}),
+                (b"gzip, chunked", _every(501)),
+                (b"chunked, gzip", {"h11": {501}, "httptools": {400}, "zttp": {400}}),
+                (b"gzip", {"h11": {501}, "httptools": {400}, "zttp": {400}}),
+                (b"chunked, chunked", {"h11": {501}, "httptools": {400}, "zttp": {400}}),
             ]
         )
     )
@@ -147,20 +149,20 @@ def _transfer_coding(draw: st.DrawFn, r: Request) -> Broken:
 
 def _control_in_value(draw: st.DrawFn, r: Request) -> Broken:
     value = b"a" + draw(_control) + b"b"
-    return Broken("control-character", _with_header(r, b"X-Bad", value), _both(400))
+    return Broken("control-character", _with_header(r, b"X-Bad", value), _every(400))
 
 
 def _bad_header_line(draw: st.DrawFn, r: Request) -> Broken:
     line = draw(st.sampled_from([b"X-Bad : v", b"X-Bad", b"X(Bad): v", b"X@Bad: v", b": v", b"X Bad: v"]))
     head = r.head()
-    return Broken("header-line", head[:-2] + line + b"\r\n\r\n" + r.encoded_body(), _both(400))
+    return Broken("header-line", head[:-2] + line + b"\r\n\r\n" + r.encoded_body(), _every(400))
 
 
 def _too_many_fields(draw: st.DrawFn, r: Request) -> Broken:
     count = LIMITS["limit_request_fields"] + draw(st.integers(1, 3))
     headers = [(b"Host", b"example.org")] + [(b"X-%d" % i, b"v") for i in range(count - 1)]
     broken = dataclasses.replace(_bodyless(r), headers=headers, version="1.1")
-    return Broken("fields", broken.encode(), _both(431))
+    return Broken("fields", broken.encode(), _every(431))
 
 
 def _head_too_large(draw: st.DrawFn, r: Request) -> Broken:
@@ -168,7 +170,7 @@ def _head_too_large(draw: st.DrawFn, r: Request) -> Broken:
     filler = b"v" * (size - 40)
     headers = [(b"Host", b"example.org"), (b"X-Big", filler)]
     broken = dataclasses.replace(_bodyless(r), headers=headers, version="1.1")
-    return Broken("head-size", broken.encode(), _both(431))
+    return Broken("head-size", broken.encode(), _every(431))
 
 
 def _line_too_long(draw: st.DrawFn, r: Request) -> Broken:
@@ -176,12 +178,13 @@ def _line_too_long(draw: st.DrawFn, r: Request) -> Broken:
     target = b"/" + b"a" * (LIMITS["limit_request_line"] - len(r.method) - 10 + over - 1)
     broken = dataclasses.replace(r, target=target)
     too_large = broken.head_size > LIMITS["limit_request_head_size"]
-    statuses = _both(414, 431) if too_large else _both(414)
+    statuses = _every(414, 431) if too_large else _every(414)
     return Broken("line-length", broken.encode(), statuses)
 
 
 def _connect(draw: st.DrawFn, r: Request) -> Broken:
-    return Broken("connect", b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n", _both(400))
+    data = b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"
+    return Broken("connect", data, _every(400))
 
 
 def _broken_chunks(draw: st.DrawFn, r: Request) -> Broken:
@@ -193,12 +196,12 @@ def _broken_chunks(draw: st.DrawFn, r: Request) -> Broken:
     if not any(n.lower() == b"host" for n, _ in headers):
         base.headers.insert(0, (b"Host", b"example.org"))
     body = draw(st.sampled_from(_BROKEN_CHUNKED_BODIES))
-    return Broken("chunked-framing", base.head() + body, _both(400), app_sees_it=True, request=base)
+    return Broken("chunked-framing", base.head() + body, _every(400), app_sees_it=True, request=base)
 
 
 def _junk(draw: st.DrawFn, r: Request) -> Broken:
     """Bytes that are no request line: what follows a body longer than its Content-Length said."""
-    return Broken("junk", draw(_junk_line), _both(400))
+    return Broken("junk", draw(_junk_line), _every(400))
 
 
 _BREAKERS: dict[str, Callable[[st.DrawFn, Request], Broken]] = {

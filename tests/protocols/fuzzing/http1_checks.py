@@ -12,33 +12,44 @@ from typing import Any
 
 from tests.protocols.fuzzing.drive import Served, assert_clean, serve
 from tests.protocols.fuzzing.http1 import Stream
+from tests.protocols.fuzzing.http1_parser_limits import WIDE_LIMITS
 from tests.protocols.fuzzing.http1_requests import LIMITS, echo_app
 from tests.protocols.fuzzing.http1_responses import parse_responses
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.zttp_impl import ZttpProtocol
 
 __all__ = ["PROTOCOLS", "check", "config", "serve_stream"]
 
-PROTOCOLS: dict[str, type[Any]] = {"h11": H11Protocol, "httptools": HttpToolsProtocol}
+PROTOCOLS: dict[str, type[Any]] = {"h11": H11Protocol, "httptools": HttpToolsProtocol, "zttp": ZttpProtocol}
 
 
 @functools.cache
-def config(parser: str) -> Config:
-    """One loaded Config per parser for every example (building one configures logging)."""
+def config(parser: str, wide: bool = False) -> Config:
+    """One loaded Config per parser for every example (building one configures logging).
+
+    ``wide``: with the limits of ``WIDE_LIMITS`` (above those zttp keeps itself) instead of ``LIMITS``.
+    """
+    limits = WIDE_LIMITS if wide else LIMITS
     built = Config(
-        echo_app, http=parser, ws="none", lifespan="off", access_log=False, log_config=None, **LIMITS
+        echo_app, http=parser, ws="none", lifespan="off", access_log=False, log_config=None, **limits
     )
     built.load()
     return built
 
 
-def serve_stream(parser: str, stream: Stream, chunks: list[bytes]) -> Served:
+def serve_stream(parser: str, stream: Stream, chunks: list[bytes], wide: bool = False) -> Served:
     """Feed ``chunks`` (``stream``'s bytes, split some way) to a fresh protocol; end as ``stream`` says."""
     # Lingering: long enough for the keep-alive or the request head timeout to act.
     linger = max(LIMITS["timeout_keep_alive"], LIMITS["timeout_request_head"]) + 1
     return serve(
-        PROTOCOLS[parser], config(parser), chunks, pauses=stream.pauses, ending=stream.ending, linger=linger
+        PROTOCOLS[parser],
+        config(parser, wide),
+        chunks,
+        pauses=stream.pauses,
+        ending=stream.ending,
+        linger=linger,
     )
 
 

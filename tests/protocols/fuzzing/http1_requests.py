@@ -1,6 +1,6 @@
 """Valid HTTP/1.1 requests for fuzzing: their bytes, and what the app must see of them.
 
-Requests use any method both parsers know, origin- and absolute-form targets,
+Requests use any method every parser knows, origin- and absolute-form targets,
 header names in any letter case, optional whitespace, visible ASCII and obs-text
 in values, ``Content-Length`` or chunked bodies with extensions and trailers,
 ``Expect: 100-continue``, ``Connection: close`` and HTTP/1.0, and sizes up to
@@ -19,6 +19,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tests.protocols.conftest import HTTP_PARSERS
+
 __all__ = ["LIMITS", "PARSERS", "TOKEN", "Request", "describe", "echo_app", "requests"]
 
 #: Config options for the fuzzed server: limits small enough to reach.
@@ -30,11 +32,12 @@ LIMITS = {
     "timeout_keep_alive": 5,
 }
 
-PARSERS = ("h11", "httptools")
+#: Every parser the suite tests (the ``http`` fixture): each needs its answers in http1_broken.py.
+PARSERS = tuple(HTTP_PARSERS)
 
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"
 _PCHAR = string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@"
-# Methods both parsers know (llhttp refuses methods outside its list; CONNECT is refused by design).
+# Methods every parser knows (llhttp refuses methods outside its list; CONNECT is refused by design).
 _METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"]
 # Headers the server acts on; generated headers never use these names by chance.
 _SERVER_HEADERS = {

@@ -1,6 +1,6 @@
 """Serve a generated WebSocket :class:`~tests.protocols.fuzzing.websocket.Session`, and judge it.
 
-The session starts as a real one does: an HTTP/1.1 protocol (either parser)
+The session starts as a real one does: an HTTP/1.1 protocol (any parser)
 reads the upgrade request and hands the connection to the WebSocket
 implementation under test (``transport.set_protocol``). :func:`serve_session`
 reports everything observable; :func:`check` holds the properties.

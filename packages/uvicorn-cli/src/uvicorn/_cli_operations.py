@@ -1,23 +1,24 @@
-"""The ``uvicorn`` options beyond upstream for listeners, worker recycling, request bounds and stopping.
+"""The ``uvicorn`` options beyond upstream: listeners, recycling, log formats, health, bounds, stopping.
 
 ``--bind`` (repeatable) and ``--reuse-port`` sit with the socket options;
 ``--limit-max-memory`` and ``--max-worker-lifetime(-jitter)`` with the worker
-options; the request-body, keep-alive and response-send bounds with the limits
-and timeouts; ``--shutdown-delay`` and the lifespan timeouts after the other
+options; ``--access-log-format`` and ``--log-format`` with the logging options,
+``--admin-port`` and ``--admin-host`` after them (docs/logging.md, docs/metrics.md);
+the request-body, keep-alive and response-send bounds with the limits and
+timeouts; ``--shutdown-delay`` and the lifespan timeouts after the other
 timeouts. Each has a ``UVICORN_*`` variable like every other option.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from uvicorn._bind_addresses import BIND_FORMS, parse_bind_address
+from uvicorn._cli_setting import PORT, setting
 from uvicorn._cli_types import BoundedFloat, BoundedInt
-from uvicorn.config import Config
 
 if TYPE_CHECKING:
     _ParamType = click.ParamType[Any, Any]
@@ -26,8 +27,10 @@ else:
 
 __all__ = [
     "BindAddressType",
+    "admin_options",
     "check_bind_alone",
     "listener_options",
+    "log_format_options",
     "request_limit_options",
     "request_timeout_options",
     "stopping_options",
@@ -35,11 +38,9 @@ __all__ = [
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_Option = Callable[[_F], _F]
 
-
-def _shown_default(name: str) -> dict[str, Any]:
-    """Config's default for ``name`` (the two cannot drift apart), shown in ``--help``."""
-    return {"default": inspect.signature(Config).parameters[name].default, "show_default": True}
+_LONGER_THAN_ZERO = BoundedFloat(above=0)
 
 
 # The upstream ways to say where to listen, which --bind replaces.
@@ -57,7 +58,7 @@ class BindAddressType(_ParamType):
         return str(value)
 
 
-def listener_options() -> list[Callable[[_F], _F]]:
+def listener_options() -> list[_Option[Any]]:
     return [
         click.option(
             "--bind",
@@ -66,136 +67,150 @@ def listener_options() -> list[Callable[[_F], _F]]:
             help=f"Listen on this address: {BIND_FORMS}. Repeat it to listen on several. "
             "Replaces --host, --port, --uds and --fd.",
         ),
-        click.option(
+        setting(
             "--reuse-port",
             is_flag=True,
-            default=False,
             help="With --workers, give each worker its own SO_REUSEPORT listening socket so the kernel "
             "spreads new connections evenly (Linux).",
         ),
     ]
 
 
-def worker_recycling_options() -> list[Callable[[_F], _F]]:
+def worker_recycling_options() -> list[_Option[Any]]:
     return [
-        click.option(
+        setting(
             "--limit-max-memory",
-            type=BoundedInt(min=1),
-            default=None,
+            BoundedInt(min=1),
+            "Retire a worker gracefully (and start a new one) once its resident memory passes this many MiB.",
             metavar="MIB",
-            help="Retire a worker gracefully (and start a new one) once its resident memory passes "
-            "this many MiB.",
         ),
-        click.option(
+        setting(
             "--max-worker-lifetime",
-            type=BoundedFloat(above=0),
-            default=None,
+            _LONGER_THAN_ZERO,
+            "Retire a worker gracefully (and start a new one) after it has served this long.",
             metavar="SECONDS",
-            help="Retire a worker gracefully (and start a new one) after it has served this long.",
         ),
-        click.option(
+        setting(
             "--max-worker-lifetime-jitter",
-            type=click.FloatRange(min=0),
-            default=0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Add up to this many random seconds to --max-worker-lifetime, so workers do not "
+            click.FloatRange(min=0),
+            "Add up to this many random seconds to --max-worker-lifetime, so workers do not "
             "all restart together.",
+            metavar="SECONDS",
         ),
     ]
 
 
-def request_limit_options() -> list[Callable[[_F], _F]]:
+def log_format_options() -> list[_Option[Any]]:
     return [
-        click.option(
+        setting(
+            "--access-log-format",
+            str,
+            "Write each access line in this format, with gunicorn's atoms, e.g. "
+            '\'%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"\'. '
+            "Defaults to uvicorn's line.",
+            metavar="FORMAT",
+        ),
+        setting(
+            "--log-format",
+            click.Choice(["text", "json"]),
+            "Write uvicorn's log records as text lines, or as one JSON object per line. "
+            "--log-config wins when given.",
+        ),
+    ]
+
+
+def admin_options() -> list[_Option[Any]]:
+    return [
+        setting(
+            "--admin-port",
+            PORT,
+            "Serve Prometheus /metrics, /livez and /readyz on this port (never the app). "
+            "Needs prometheus-client.",
+        ),
+        setting("--admin-host", str, "Bind the --admin-port listener to this host."),
+    ]
+
+
+def request_limit_options() -> list[_Option[Any]]:
+    return [
+        setting(
             "--limit-request-line",
-            type=BoundedInt(min=1),
-            **_shown_default("limit_request_line"),
-            help="Maximum size in bytes of a request line (method, target, version); "
+            BoundedInt(min=1),
+            "Maximum size in bytes of a request line (method, target, version); "
             "a longer one is answered 414.",
         ),
-        click.option(
+        setting(
             "--limit-request-fields",
-            type=BoundedInt(min=1),
-            **_shown_default("limit_request_fields"),
-            help="Maximum number of header fields in a request; more are answered 431.",
+            BoundedInt(min=1),
+            "Maximum number of header fields in a request; more are answered 431.",
         ),
-        click.option(
+        setting(
             "--limit-request-head-size",
-            type=BoundedInt(min=1),
-            **_shown_default("limit_request_head_size"),
-            help="Maximum size in bytes of a whole request head (request line and headers); "
+            BoundedInt(min=1),
+            "Maximum size in bytes of a whole request head (request line and headers); "
             "a larger one is answered 431.",
         ),
-        click.option(
+        setting(
             "--limit-request-body",
-            type=BoundedInt(min=1),
-            default=None,
-            metavar="BYTES",
-            help="Maximum size in bytes of a request body: a larger announced one is answered 413 before "
+            BoundedInt(min=1),
+            "Maximum size in bytes of a request body: a larger announced one is answered 413 before "
             "the app runs, one that grows past it is cut (413, or a close once the response began).",
+            metavar="BYTES",
         ),
-        click.option(
+        setting(
             "--limit-keep-alive-requests",
-            type=BoundedInt(min=1),
-            default=None,
-            help="Serve at most this many requests on one connection (HTTP/2: streams), then close it "
+            BoundedInt(min=1),
+            "Serve at most this many requests on one connection (HTTP/2: streams), then close it "
             "(the last response says 'connection: close').",
         ),
     ]
 
 
-def request_timeout_options() -> list[Callable[[_F], _F]]:
+def request_timeout_options() -> list[_Option[Any]]:
     return [
-        click.option(
+        setting(
             "--timeout-request-head",
-            type=BoundedFloat(above=0),
-            **_shown_default("timeout_request_head"),
-            help="Close a connection whose request head (request line and headers) is not complete "
+            _LONGER_THAN_ZERO,
+            "Close a connection whose request head (request line and headers) is not complete "
             "within this many seconds of the connection opening or the previous response.",
         ),
-        click.option(
+        setting(
             "--timeout-request-body",
-            type=BoundedFloat(above=0),
-            **_shown_default("timeout_request_body"),
-            metavar="SECONDS",
-            help="While the app waits for more of a request body, the longest gap between two pieces: "
+            _LONGER_THAN_ZERO,
+            "While the app waits for more of a request body, the longest gap between two pieces: "
             "past it the app sees a disconnect and the client gets 408.",
-        ),
-        click.option(
-            "--timeout-response-send",
-            type=BoundedFloat(above=0),
-            **_shown_default("timeout_response_send"),
             metavar="SECONDS",
-            help="Close a connection whose buffered response bytes have not moved for this long (a "
+        ),
+        setting(
+            "--timeout-response-send",
+            _LONGER_THAN_ZERO,
+            "Close a connection whose buffered response bytes have not moved for this long (a "
             "client that stopped reading).",
+            metavar="SECONDS",
         ),
     ]
 
 
-def stopping_options() -> list[Callable[[_F], _F]]:
+def stopping_options() -> list[_Option[Any]]:
     return [
-        click.option(
+        setting(
             "--shutdown-delay",
-            type=click.FloatRange(min=0),
-            **_shown_default("shutdown_delay"),
-            metavar="SECONDS",
-            help="On SIGTERM or SIGINT, keep serving (reported not ready) for this long before the "
+            click.FloatRange(min=0),
+            "On SIGTERM or SIGINT, keep serving (reported not ready) for this long before the "
             "graceful shutdown starts, for load balancers to notice (Kubernetes preStop).",
+            metavar="SECONDS",
         ),
-        click.option(
+        setting(
             "--timeout-lifespan-startup",
-            type=BoundedFloat(above=0),
-            default=None,
+            _LONGER_THAN_ZERO,
+            "Fail the startup (exit code 3) when the application's lifespan startup takes longer.",
             metavar="SECONDS",
-            help="Fail the startup (exit code 3) when the application's lifespan startup takes longer.",
         ),
-        click.option(
+        setting(
             "--timeout-lifespan-shutdown",
-            type=BoundedFloat(above=0),
-            default=None,
+            _LONGER_THAN_ZERO,
+            "Stop waiting for the application's lifespan shutdown after this long, and exit.",
             metavar="SECONDS",
-            help="Stop waiting for the application's lifespan shutdown after this long, and exit.",
         ),
     ]
 

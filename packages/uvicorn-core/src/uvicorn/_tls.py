@@ -11,8 +11,10 @@ code 3 (see ``uvicorn._startup``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from uvicorn._option_checks import flag_of
@@ -113,24 +115,33 @@ def create_ssl_context(
             "ssl_cert_reqs", f"{cert_reqs!r}: use 0 (CERT_NONE), 1 (CERT_OPTIONAL) or 2 (CERT_REQUIRED)."
         ) from exc
     if ca_certs:
-        try:
+        with _openssl_refusal_names(
+            "ssl_ca_certs",
+            lambda reason: f"no PEM CA certificate could be read from {os.fspath(ca_certs)!r} ({reason}).",
+        ):
             context.load_verify_locations(ca_certs)
-        except ssl.SSLError as exc:
-            raise TLSSetupError(
-                "ssl_ca_certs",
-                f"no PEM CA certificate could be read from {os.fspath(ca_certs)!r} ({exc.reason}).",
-            ) from exc
     if ciphers:
-        try:
+        with _openssl_refusal_names(
+            "ssl_ciphers",
+            lambda _: f"OpenSSL selects no cipher from {ciphers!r}; see the OpenSSL cipher list format.",
+        ):
             context.set_ciphers(ciphers)
-        except ssl.SSLError as exc:
-            raise TLSSetupError(
-                "ssl_ciphers",
-                f"OpenSSL selects no cipher from {ciphers!r}; see the OpenSSL cipher list format.",
-            ) from exc
     if alpn_protocols:
         context.set_alpn_protocols(alpn_protocols)
     return context
+
+
+@contextlib.contextmanager
+def _openssl_refusal_names(option: str, explain: Callable[[str | None], str]) -> Iterator[None]:
+    """Turn OpenSSL refusing a value inside the block into a :class:`TLSSetupError` naming ``option``.
+
+    ``explain`` gets OpenSSL's reason, None when it gave none (``set_ciphers``
+    raises an ``SSLError`` without one), and says what is wrong.
+    """
+    try:
+        yield
+    except ssl.SSLError as exc:
+        raise TLSSetupError(option, explain(getattr(exc, "reason", None))) from exc
 
 
 def _require_file(option: str, path: str | os.PathLike[str]) -> None:

@@ -367,9 +367,7 @@ class Config:
         assert not self.loaded
         check_option_values(self)
         check_observability_options(self)
-        self.http_protocol_class: type[asyncio.Protocol] = self._resolve_class(
-            "http", self.http, HTTP_PROTOCOLS
-        )
+        self.http_protocol_class: type[asyncio.Protocol] = resolve_class("http", self.http, HTTP_PROTOCOLS)
         # With http2, http_protocol_class picks one of these per connection (ALPN or preface).
         self.http1_protocol_class: type[asyncio.Protocol] = self.http_protocol_class
         self.http2_protocol_class: type[asyncio.Protocol] | None = None
@@ -377,8 +375,10 @@ class Config:
             self.http_protocol_class, self.http2_protocol_class = http2_classes(
                 self.http, self.http2_engine, HTTP2_PROTOCOLS
             )
-        self.ws_protocol_class: type[asyncio.Protocol] | None = self._resolve_ws_class()
-        self.lifespan_class: type[Any] = self._resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
+        self.ws_protocol_class: type[asyncio.Protocol] | None = (
+            None if self.ws == "none" else resolve_class("ws", self.ws, WS_PROTOCOLS)
+        )
+        self.lifespan_class: type[Any] = resolve_class("lifespan", self.lifespan, LIFESPAN, free=False)
 
         if self.is_ssl:
             self.ssl = build_ssl_context(self)
@@ -412,15 +412,6 @@ class Config:
         if self.server_header and b"server" not in dict(encoded):
             encoded.insert(0, (b"server", b"uvicorn"))
         return encoded
-
-    def _resolve_class(self, option: str, value: Any, choices: dict[str, Any], free: bool = True) -> Any:
-        return resolve_class(option, value, choices, free)
-
-    def _resolve_ws_class(self) -> type[asyncio.Protocol] | None:
-        if self.ws == "none":
-            return None
-        resolved: type[asyncio.Protocol] | None = resolve_class("ws", self.ws, WS_PROTOCOLS)
-        return resolved
 
     # ------------------------------------------------------------ event loop and sockets
 

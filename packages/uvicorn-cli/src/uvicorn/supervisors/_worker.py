@@ -344,14 +344,8 @@ class Process:
                 return
 
     def _answer_ping(self) -> None:
-        loop = self.server.serving_loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(self._send_started)
-                return
-            except RuntimeError:
-                pass  # the loop closed after shutdown began: answer from here
-        self._send_started()
+        if not self._call_in_serving_loop(self._send_started):
+            self._send_started()  # not serving (yet, or any more): answer from here
 
     def _send_started(self) -> None:
         self._send(self.server.started)
@@ -360,14 +354,19 @@ class Process:
         self._send(READY)
 
     def _stop_accepting(self) -> None:
+        if not self._call_in_serving_loop(self._start_stop_accepting):
+            self._send(STOPPED_ACCEPTING)  # not serving: nothing to stop
+
+    def _call_in_serving_loop(self, callback: Callable[[], None]) -> bool:
+        """Have the server's event loop run ``callback``; False when no loop is serving to take it."""
         loop = self.server.serving_loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(self._start_stop_accepting)
-                return
-            except RuntimeError:
-                pass
-        self._send(STOPPED_ACCEPTING)  # not serving: nothing to stop
+        if loop is None:
+            return False
+        try:
+            loop.call_soon_threadsafe(callback)
+        except RuntimeError:
+            return False  # the loop closed after shutdown began
+        return True
 
     def _start_stop_accepting(self) -> None:
         # Runs in the event loop.

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
     from uvicorn.config import Config
 
-__all__ = ["HANDLED_SIGNALS", "BaseReload"]
+__all__ = ["HANDLED_SIGNALS", "BaseReload", "ServerTarget"]
+
+# What the child process serves with: ``Server.run(sockets=...)``.
+ServerTarget = Callable[[list[socket] | None], None]
 
 HANDLED_SIGNALS: tuple[signal.Signals, ...] = (
     signal.SIGINT,  # Ctrl+C
@@ -54,19 +57,15 @@ class SignalSafeEvent(threading.Event):
 class BaseReload:
     """Serve ``target(sockets=...)`` in a child process, restarting it when :meth:`should_restart` says."""
 
-    def __init__(
-        self,
-        config: Config,
-        target: Callable[[list[socket] | None], None],
-        sockets: list[socket],
-    ) -> None:
+    reloader_name: str | None = None  # named in the log lines; each strategy names itself
+
+    def __init__(self, config: Config, target: ServerTarget, sockets: list[socket]) -> None:
         self.config = config
         self.target = target
         self.sockets = sockets
         self.should_exit: threading.Event = SignalSafeEvent()
         self.pid = os.getpid()
         self.is_restarting = False
-        self.reloader_name: str | None = None
         self.process: SpawnProcess
         self._previous_handlers: dict[int, Any] = {}
         self._systemd = SystemdNotifier(None)  # read from the environment in startup()

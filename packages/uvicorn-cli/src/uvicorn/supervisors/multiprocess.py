@@ -58,6 +58,8 @@ SIGNALS: dict[int, str] = {
 _EXIT_SIGNALS = {number for number, name in SIGNALS.items() if name in ("INT", "TERM", "BREAK")}
 # How often the supervisor checks health and signals queued without a wake-up (e.g. by tests).
 _TICK_SECONDS = 0.5
+# How long a worker whose health check failed may take to be reaped if it has in fact died.
+_REAP_GRACE = 0.2
 
 
 class Multiprocess:
@@ -282,7 +284,15 @@ class Multiprocess:
                 if time.monotonic() >= self._respawn_at[index]:
                     self.processes[index] = self._start_process(index)
                 continue
-            if not process.process.is_alive():
+            alive = process.process.is_alive()
+            if alive and process.check_health(timeout):
+                continue
+            if alive:
+                # A worker that has just died breaks its pipe a moment before it can be reaped:
+                # that moment is waited for, so its death is counted as what it was.
+                process.process.join(_REAP_GRACE)
+                alive = process.process.is_alive()
+            if not alive:
                 process.join()
                 if process.exitcode == STARTUP_FAILURE:
                     logger.error(
@@ -292,8 +302,6 @@ class Multiprocess:
                     self.should_exit.set()
                     return
                 cause = "exit" if process.exitcode == 0 else "crash"
-            elif process.check_health(timeout):
-                continue
             else:
                 logger.error(
                     "Child process [%s] did not answer a health check within %s seconds; killing it.",

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from socket import socket
 from typing import TYPE_CHECKING
 
-from uvicorn.supervisors.basereload import BaseReload
+from uvicorn.supervisors.basereload import BaseReload, ServerTarget
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -30,14 +30,10 @@ logger = logging.getLogger("uvicorn.error")
 class StatReload(BaseReload):
     """Restart the server when a ``*.py`` file under the watched directories changes."""
 
-    def __init__(
-        self,
-        config: Config,
-        target: Callable[[list[socket] | None], None],
-        sockets: list[socket],
-    ) -> None:
+    reloader_name = "StatReload"
+
+    def __init__(self, config: Config, target: ServerTarget, sockets: list[socket]) -> None:
         super().__init__(config, target, sockets)
-        self.reloader_name = "StatReload"
         self.mtimes: dict[Path, float] = {}
         if config.reload_excludes or config.reload_includes:
             logger.warning(

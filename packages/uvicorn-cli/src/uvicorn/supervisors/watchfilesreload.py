@@ -11,7 +11,6 @@ as an include always counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path, PurePath
 from socket import socket
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from watchfiles import watch
 
 from uvicorn._reload_paths import DEFAULT_EXCLUDES, DEFAULT_INCLUDES, is_dir
-from uvicorn.supervisors.basereload import BaseReload
+from uvicorn.supervisors.basereload import BaseReload, ServerTarget
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -29,6 +28,8 @@ __all__ = ["FileFilter", "WatchFilesReload"]
 
 class FileFilter:
     """Decides whether a changed path should restart the server (see the module docstring)."""
+
+    reloader_name = "WatchFiles"
 
     def __init__(self, config: Config) -> None:
         includes = [p for p in DEFAULT_INCLUDES if p not in config.reload_excludes]
@@ -71,14 +72,10 @@ class FileFilter:
 class WatchFilesReload(BaseReload):
     """Restart the server when watchfiles reports a change that :class:`FileFilter` accepts."""
 
-    def __init__(
-        self,
-        config: Config,
-        target: Callable[[list[socket] | None], None],
-        sockets: list[socket],
-    ) -> None:
+    reloader_name = "WatchFiles"
+
+    def __init__(self, config: Config, target: ServerTarget, sockets: list[socket]) -> None:
         super().__init__(config, target, sockets)
-        self.reloader_name = "WatchFiles"
         self.reload_dirs: list[Path] = list(config.reload_dirs)
         self.watch_filter = FileFilter(config)
         self.watcher = watch(

@@ -77,20 +77,8 @@ class LifespanOn:
         # Keep a reference: the event loop only holds tasks weakly.
         self._main_task = asyncio.get_running_loop().create_task(self.main())
         await self.receive_queue.put({"type": "lifespan.startup"})
-        timeout = getattr(self.config, "timeout_lifespan_startup", None)
-        if not await self._answered(self.startup_event, timeout):
-            self.logger.error(
-                "Application startup did not complete within %s seconds (timeout_lifespan_startup). Exiting.",
-                timeout,
-            )
-            self.should_exit = True
-            return
-
-        if self.startup_failed or (self.error_occurred and self.config.lifespan == "on"):
-            self.logger.error("Application startup failed. Exiting.")
-            self.should_exit = True
-        else:
-            self.logger.info("Application startup complete.")
+        if await self._answered_in_time("startup", self.startup_event, exit_if_late=True):
+            self._report("startup", failed=self.startup_failed)
 
     async def shutdown(self) -> None:
         """Send ``lifespan.shutdown`` and wait for the answer (unless lifespan already ended in error)."""
@@ -98,33 +86,42 @@ class LifespanOn:
             return
         self.logger.info("Waiting for application shutdown.")
         await self.receive_queue.put({"type": "lifespan.shutdown"})
-        timeout = getattr(self.config, "timeout_lifespan_shutdown", None)
-        if not await self._answered(self.shutdown_event, timeout):
-            self.logger.error(
-                "Application shutdown did not complete within %s seconds (timeout_lifespan_shutdown).",
-                timeout,
-            )
-            return
+        if await self._answered_in_time("shutdown", self.shutdown_event, exit_if_late=False):
+            self._report("shutdown", failed=self.shutdown_failed)
 
-        if self.shutdown_failed or (self.error_occurred and self.config.lifespan == "on"):
-            self.logger.error("Application shutdown failed. Exiting.")
-            self.should_exit = True
-        else:
-            self.logger.info("Application shutdown complete.")
+    async def _answered_in_time(self, phase: str, answered: asyncio.Event, *, exit_if_late: bool) -> bool:
+        """Wait for ``answered``, at most ``timeout_lifespan_<phase>`` seconds.
 
-    async def _answered(self, event: asyncio.Event, timeout: float | None) -> bool:
-        """Wait for ``event``, at most ``timeout`` seconds; False (the app's task cancelled) after that."""
+        Past that the app's task is cancelled, the delay logged (and the server
+        told to exit, when ``exit_if_late``), and the answer is False.
+        """
+        option = f"timeout_lifespan_{phase}"
+        timeout: float | None = getattr(self.config, option, None)
         if timeout is None:
-            await event.wait()
+            await answered.wait()
             return True
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(answered.wait(), timeout)
             return True
         except asyncio.TimeoutError:
             self._timed_out = True
             if self._main_task is not None:
                 self._main_task.cancel()  # its cleanup runs as the server goes on (or exits)
-            return False
+        exiting = " Exiting." if exit_if_late else ""
+        self.logger.error(
+            f"Application {phase} did not complete within %s seconds ({option}).{exiting}", timeout
+        )
+        if exit_if_late:
+            self.should_exit = True
+        return False
+
+    def _report(self, phase: str, *, failed: bool) -> None:
+        """Log how the app answered ``phase``; a failure (or an error with ``lifespan="on"``) exits."""
+        if failed or (self.error_occurred and self.config.lifespan == "on"):
+            self.logger.error(f"Application {phase} failed. Exiting.")
+            self.should_exit = True
+        else:
+            self.logger.info(f"Application {phase} complete.")
 
     async def main(self) -> None:
         """Run the app's lifespan scope; however it ends, release whoever waits for an answer."""

@@ -24,6 +24,12 @@ _SCHEMES = {
 
 _NO_NODE = Node(NodeKind.HIDDEN, "", 0)
 
+# The headers a trusted proxy may set: most requests carry none, so one set lookup per
+# header name tells.
+_FORWARDING_HEADERS = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"))
+# Peers remembered with their trust answer, per middleware: a server sees the same few.
+_PEER_CACHE_LIMIT = 1024
+
 
 class _Forwarding(NamedTuple):
     """What the trusted proxies said about the request; None where they said nothing usable."""
@@ -60,16 +66,34 @@ class ProxyHeadersMiddleware:
         self.trusted_hosts = TrustedHosts(trusted_hosts)
         self.forwarded = forwarded
         self.x_forwarded_host = x_forwarded_host
+        self._trusted_peers: dict[str, bool] = {}  # the trust answer for each peer host seen
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         schemes = _SCHEMES.get(scope["type"])  # lifespan (and unknown types) pass through
         if schemes is not None:
             client = scope.get("client")
-            if (client[0] if client else None) in self.trusted_hosts:
+            if client:
+                host = client[0]
+                trusted = self._trusted_peers.get(host)
+                if trusted is None:
+                    trusted = self._trust(host)
+                if trusted:
+                    for name, _ in scope["headers"]:
+                        if name in _FORWARDING_HEADERS:
+                            self._apply(scope, schemes)
+                            break
+            elif None in self.trusted_hosts:  # only "*" trusts a request without a client
                 self._apply(scope, schemes)
         # Hand back whatever the app returned, as upstream does: the server reports a
-        # non-None return value as an app error.
+        # non-None return value as an app error. (A coroutine function, not a plain one
+        # returning the app's awaitable: interface="auto" would take that for ASGI2.)
         return await self.app(scope, receive, send)
+
+    def _trust(self, host: object) -> bool:
+        trusted = host in self.trusted_hosts
+        if isinstance(host, str) and len(self._trusted_peers) < _PEER_CACHE_LIMIT:
+            self._trusted_peers[host] = trusted
+        return trusted
 
     def _apply(self, scope: Scope, schemes: dict[str, str]) -> None:
         x_forwarded_for: list[bytes] = []

@@ -254,7 +254,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             if self._upgrade is not None:
                 return
 
-        app = within_concurrency(self.app, self.limit_concurrency, self.server_state, self.logger)
+        app = self.app
+        if self.limit_concurrency is not None:
+            app = within_concurrency(app, self.limit_concurrency, self.server_state, self.logger)
 
         last = self.bounds.one_more_request() or self._draining
         keep_alive = not facts.close and not self._peer_eof and not last
@@ -349,7 +351,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
         self.cycle = None
         pipeline = self.pipeline
-        if pipeline:
+        if pipeline.waiting:
             cycle, app = pipeline.next()
             self.cycle = cycle
             if self._peer_eof:
@@ -365,7 +367,8 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if self._upgrade is not None and self._upgrade.trailing is not None:
             switch_protocol(self, self._upgrade)
             return
-        self.flow.resume_reading()
+        if self.flow.read_paused:
+            self.flow.resume_reading()
         if self._peer_eof:
             transport.close()
             return
@@ -425,8 +428,9 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             self.writer.hand_over()  # an app finishing in the background writes nothing more
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        # A task copies the context it is created in; create_task(context=...) needs 3.11.
-        # The task removes itself from self.tasks when it ends (RequestResponseCycle.run_asgi).
+        # A task copies the context it is created in; create_task(context=...) needs 3.11
+        # (measured: no faster). The task removes itself from self.tasks when it ends
+        # (RequestResponseCycle.run_asgi).
         task = cycle.task = self._context.run(self.loop.create_task, cycle.run_asgi(app))
         self.tasks.add(task)
 

@@ -47,11 +47,16 @@ class HttpToolsProtocol(HTTPConnection):
         # head of any upgrade request, so they are passed on here, unparsed.
         self._unparsed_body = 0
         super().connection_made(transport)
+        self.bounds.head_span = 0
 
     def _mid_head(self) -> bool:
         return self._in_head
 
     def _feed(self, data: bytes) -> None:
+        # Every head completed in this read began in it, or in the reads since the head
+        # in progress began (the parser takes each read whole): a bound on its size.
+        bounds = self.bounds
+        bounds.head_span = bounds.head_span + len(data) if self._in_head else len(data)
         if self._unparsed_body:
             data = self._pass_body(data)
             if not data:

@@ -15,6 +15,7 @@ rule HTTP/2 shares); ``limit_keep_alive_requests`` counts the requests read.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,10 @@ from uvicorn.protocols.http.request_head import (
 if TYPE_CHECKING:
     from uvicorn.protocols.contract import ProtocolConfig
 
-__all__ = ["RequestBounds"]
+__all__ = ["UNKNOWN_SPAN", "RequestBounds"]
+
+#: ``RequestBounds.head_span`` of an adapter that does not say how large a head can be.
+UNKNOWN_SPAN = sys.maxsize
 
 
 class RequestBounds:
@@ -43,7 +47,9 @@ class RequestBounds:
         "body_received",
         "deadline",
         "fields_limit",
+        "head_span",
         "line_limit",
+        "quick_size",
         "received",
         "requests_limit",
         "requests_read",
@@ -56,6 +62,13 @@ class RequestBounds:
         self.line_limit = config.limit_request_line
         self.fields_limit = config.limit_request_fields
         self.size_limit = config.limit_request_head_size
+        # At most how many bytes the head being completed can have: set by an adapter that
+        # parses every read as it comes (httptools), from the reads since its head began.
+        self.head_span = UNKNOWN_SPAN
+        # check_limits counts a head from its parts, up to 2 bytes per line more than it
+        # took on the wire (bare LFs, no space after the colon): a head no longer than this
+        # is within size_limit without counting.
+        self.quick_size = self.size_limit - 2 * (self.fields_limit + 2)
         self.deadline = Deadline(loop, config.timeout_request_head, expired)
         self.received = 0  # bytes received towards the head being read
         self.body_limit = config.limit_request_body
@@ -76,13 +89,24 @@ class RequestBounds:
         """A complete head: ``(facts, raw_path, query_string)``, or ``HeadProblem`` raised."""
         self.deadline.stop()
         self.received = 0
-        check_version(http_version)
-        check_limits(method, target, headers, self.line_limit, self.fields_limit, self.size_limit)
-        facts = inspect_headers(headers, http_version == "1.1")
-        raw_path, query_string = split_target(target)
-        too_large = announced_too_large(facts.content_length, self.body_limit)
-        if too_large is not None:
-            raise HeadProblem(413, TOO_LARGE_MESSAGE, too_large)
+        http11 = http_version == "1.1"
+        if not http11 and http_version != "1.0":
+            check_version(http_version)
+        if (
+            self.head_span > self.quick_size
+            or len(headers) > self.fields_limit
+            or len(method) + len(target) + 10 > self.line_limit
+        ):
+            check_limits(method, target, headers, self.line_limit, self.fields_limit, self.size_limit)
+        facts = inspect_headers(headers, http11)
+        if target[:1] == b"/" and b"?" not in target:
+            raw_path, query_string = target, b""  # the usual origin-form target: nothing to split
+        else:
+            raw_path, query_string = split_target(target)
+        if self.body_limit is not None:
+            too_large = announced_too_large(facts.content_length, self.body_limit)
+            if too_large is not None:
+                raise HeadProblem(413, TOO_LARGE_MESSAGE, too_large)
         return facts, raw_path, query_string
 
     def one_more_request(self) -> bool:

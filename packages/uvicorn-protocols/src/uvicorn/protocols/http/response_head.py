@@ -63,6 +63,12 @@ _NAME_CACHE_LIMIT = 4096
 # Values already found clean (content types, cache policies, ...): most repeat on every response.
 _clean_values: set[bytes] = set()
 _VALUE_CACHE_LIMIT = 4096
+# Whole header lists an app sends over and over (the same names and values in the same order),
+# with what ResponseHead made of them: (content_length, connection, app_closes, length_at, tail).
+_Shape = tuple[int | None, bytes | None, bool, int | None, list[bytes]]
+_shapes: dict[tuple[object, ...], _Shape] = {}
+_SHAPE_CACHE_LIMIT = 512
+_SHAPE_SIZE_LIMIT = 2048  # bytes of headers; larger lists are not remembered
 
 
 class HeaderError(RuntimeError):
@@ -135,6 +141,13 @@ class ResponseHead:
         "status",
     )
 
+    content_length: int | None
+    # The app's connection tokens, all its connection headers joined.
+    connection: bytes | None
+    # Where the app's framing headers are among the parts: finish() drops the one not used.
+    _length_at: int | None
+    _chunked_at: int | None
+
     def __init__(
         self,
         status: int,
@@ -143,18 +156,28 @@ class ResponseHead:
         default_headers_list: list[tuple[bytes, bytes]],
         keep_alive: bool,
     ) -> None:
-        self.status = check_status(status)
-        self.keep_alive = keep_alive
-        self.content_length: int | None = None
+        self.status = status if type(status) is int and 100 <= status <= 999 else check_status(status)
         self.chunked = False
-        # The app's connection tokens, all its connection headers joined.
-        self.connection: bytes | None = None
-        # Where the app's framing headers are among the parts: finish() drops the one not used.
-        self._length_at: int | None = None
-        self._chunked_at: int | None = None
+        self._chunked_at = None
+        items = headers if type(headers) is tuple else tuple(headers)
+        hashable = True
+        try:
+            shape = _shapes.get(items)
+        except TypeError:  # pairs as lists, or an unhashable name or value: never remembered
+            shape = None
+            hashable = False
+        if shape is not None:  # checked and serialised before: the same again
+            self.content_length, self.connection, app_closes, self._length_at, tail = shape
+            self.keep_alive = keep_alive and not app_closes
+            self._parts = [STATUS_LINES[status], default_headers, *tail]
+            return
+        self.keep_alive = keep_alive
+        self.content_length = None
+        self.connection = None
+        self._length_at = None
         overridden: set[bytes] | None = None
         parts = [STATUS_LINES[status], default_headers]
-        for name, value in headers:
+        for name, value in items:
             kind = _classify(name)
             try:
                 clean = value in _clean_values
@@ -195,7 +218,23 @@ class ResponseHead:
             parts[1] = serialize_default_headers(
                 [(n, v) for n, v in default_headers_list if n not in overridden]
             )
+        elif self._chunked_at is None and hashable:
+            self._remember(items, parts)
         self._parts = parts
+
+    def _remember(self, items: tuple[object, ...], parts: list[bytes]) -> None:
+        """Keep what the app's headers came to, for the next response with the same ones.
+
+        Only heads that do not depend on the server-wide headers (no ``date`` or
+        ``server`` of the app's), nor on the body (no ``transfer-encoding``).
+        """
+        tail = parts[2:]
+        if sum(map(len, tail)) > _SHAPE_SIZE_LIMIT:
+            return
+        if len(_shapes) >= _SHAPE_CACHE_LIMIT:
+            _shapes.clear()  # an app whose heads all differ (a varying length, say): start afresh
+        app_closes = self.connection is not None and b"close" in comma_list(self.connection)
+        _shapes[items] = (self.content_length, self.connection, app_closes, self._length_at, tail)
 
     def announce_length(self, length: int) -> None:
         """Give a head without ``content-length`` one, known before the body is (a file's size)."""

@@ -294,6 +294,8 @@ class HTTP2Connection(KeepAliveTimer, asyncio.Protocol):
 
     def on_goaway(self) -> None:
         self._going_away = True
+        if not self.engine.answers_after_goaway:
+            self._abandon_streams()  # their apps see a disconnect; nothing more can be sent
         if not self.streams and not self.websockets:
             self._close()
 

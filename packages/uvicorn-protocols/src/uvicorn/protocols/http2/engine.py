@@ -32,6 +32,7 @@ PROTOCOL_ERROR = 0x1
 INTERNAL_ERROR = 0x2
 REFUSED_STREAM = 0x7
 CANCEL = 0x8
+COMPRESSION_ERROR = 0x9
 ENHANCE_YOUR_CALM = 0xB
 
 
@@ -88,6 +89,8 @@ class Engine(Protocol):
 
     #: Streams a connection may open before the engine refuses more (None: no such bound).
     stream_budget: int | None
+    #: Whether the streams in flight can still be answered once the client sent GOAWAY.
+    answers_after_goaway: bool
 
     def __init__(self, events: EngineEvents, settings: LocalSettings) -> None: ...
 

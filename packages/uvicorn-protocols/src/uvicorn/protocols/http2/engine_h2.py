@@ -14,10 +14,17 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack
 from h2.config import H2Configuration
 
-from uvicorn.protocols.http2.engine import NO_ERROR, PROTOCOL_ERROR, ProtocolFailure, advertise
-from uvicorn.protocols.http2.fields import malformed
+from uvicorn.protocols.http2.engine import (
+    COMPRESSION_ERROR,
+    NO_ERROR,
+    PROTOCOL_ERROR,
+    ProtocolFailure,
+    advertise,
+)
+from uvicorn.protocols.http2.fields import malformed, malformed_trailers
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http2.engine import EngineEvents, Headers, LocalSettings
@@ -74,9 +81,11 @@ def _request_parts(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, by
 class H2Engine:
     """HTTP/2 framing, HPACK and flow control by h2."""
 
-    __slots__ = ("_conn", "_events", "_goaway", "_outboxes", "_settings", "_settings_unsent")
+    __slots__ = ("_closed", "_conn", "_events", "_goaway", "_outboxes", "_settings", "_settings_unsent")
 
     stream_budget: int | None = None
+    # h2 stops sending anything once it has received GOAWAY (it even drops what it had queued).
+    answers_after_goaway = False
 
     def __init__(self, events: EngineEvents, settings: LocalSettings) -> None:
         self._events = events
@@ -90,7 +99,9 @@ class H2Engine:
         )
         self._settings = settings
         self._settings_unsent = True
-        self._goaway = b""  # a graceful GOAWAY, written by hand: h2's own would end all sending
+        # Written by hand, sent after h2's bytes: a graceful GOAWAY (h2's own would end all sending),
+        # or h2's GOAWAY of a connection error with the error code RFC 9113 gives.
+        self._goaway = b""
         self._conn = h2.connection.H2Connection(config)
         self._conn.local_settings = h2.settings.Settings(
             client=False,
@@ -105,6 +116,7 @@ class H2Engine:
             },
         )
         self._outboxes: dict[int, _Outbox] = {}
+        self._closed = False  # the client sent GOAWAY: h2 refuses to send anything more
 
     def initiate(self) -> None:
         self._conn.initiate_connection()
@@ -121,9 +133,15 @@ class H2Engine:
         try:
             events = conn.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
-            code = getattr(exc, "error_code", h2.errors.ErrorCodes.PROTOCOL_ERROR)
-            conn.close_connection(error_code=code)
-            raise ProtocolFailure(int(code), str(exc) or type(exc).__name__) from None
+            # h2 has queued its GOAWAY (last, 17 bytes) with the exception's error code.
+            code = int(getattr(exc, "error_code", PROTOCOL_ERROR))
+            if isinstance(exc.__cause__, hpack.HPACKError):
+                code = COMPRESSION_ERROR  # RFC 9113 4.3; h2 says PROTOCOL_ERROR
+                queued = conn.data_to_send()
+                self._goaway = queued[:-4] + code.to_bytes(4, "big")
+            raise ProtocolFailure(code, str(exc) or type(exc).__name__) from None
+        if any(type(event) is h2.events.ConnectionTerminated for event in events):
+            self._closed = True  # already, for the events before the GOAWAY too
         handler = self._events
         for event in events:
             kind = type(event)
@@ -153,6 +171,10 @@ class H2Engine:
                 # the connection ignores the end of a request it already knows is complete.
                 handler.on_end(event.stream_id, [])  # type: ignore[attr-defined]
             elif kind is h2.events.TrailersReceived:
+                if malformed_trailers(event.headers) is not None:  # type: ignore[attr-defined]
+                    self.reset_stream(event.stream_id, PROTOCOL_ERROR)  # type: ignore[attr-defined]
+                    handler.on_reset(event.stream_id)  # type: ignore[attr-defined]
+                    continue
                 handler.on_end(event.stream_id, list(event.headers))  # type: ignore[attr-defined]
             elif kind is h2.events.WindowUpdated or kind is h2.events.RemoteSettingsChanged:
                 self._send_waiting()
@@ -173,12 +195,18 @@ class H2Engine:
         return data
 
     def send_response(self, stream_id: int, status: int, headers: Headers, end_stream: bool) -> None:
+        if self._closed:
+            return
         self._conn.send_headers(stream_id, [(b":status", b"%d" % status), *headers], end_stream=end_stream)
 
     def send_informational(self, stream_id: int, status: int, headers: Headers) -> None:
+        if self._closed:
+            return
         self._conn.send_headers(stream_id, [(b":status", b"%d" % status), *headers])
 
     def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+        if self._closed:
+            return
         outbox = self._outboxes.get(stream_id)
         if outbox is None:
             outbox = self._outboxes[stream_id] = _Outbox()
@@ -188,6 +216,8 @@ class H2Engine:
         self._send_from(stream_id, outbox)
 
     def send_trailers(self, stream_id: int, headers: Headers) -> None:
+        if self._closed:
+            return
         outbox = self._outboxes.get(stream_id)
         if outbox is None:
             outbox = self._outboxes[stream_id] = _Outbox()
@@ -223,6 +253,8 @@ class H2Engine:
             del self._outboxes[stream_id]  # all out: nothing waits for window
 
     def _send_waiting(self) -> None:
+        if self._closed:
+            return
         for stream_id, outbox in list(self._outboxes.items()):
             try:
                 self._send_from(stream_id, outbox)
@@ -234,6 +266,8 @@ class H2Engine:
 
     def reset_stream(self, stream_id: int, error_code: int) -> None:
         self._outboxes.pop(stream_id, None)
+        if self._closed:
+            return
         try:
             self._conn.reset_stream(stream_id, error_code)
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):

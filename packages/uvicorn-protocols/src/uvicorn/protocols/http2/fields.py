@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["malformed"]
+__all__ = ["malformed", "malformed_trailers"]
 
 _REQUEST_PSEUDO = frozenset({b":method", b":scheme", b":path", b":authority"})
 _CONNECTION_SPECIFIC = frozenset(
@@ -40,14 +40,9 @@ def malformed(fields: list[tuple[bytes, bytes]], extended_connect: bool = False)
             seen.add(name)
             continue
         regular = True
-        if _NAME.fullmatch(name) is None:
-            return f"invalid field name {name!r}"
-        if name in _CONNECTION_SPECIFIC:
-            return f"connection-specific field {name!r}"
-        if name == b"te" and value.strip().lower() != b"trailers":
-            return "te field other than 'trailers'"
-        if value and _BAD_VALUE.search(value) is not None:
-            return f"invalid value for field {name!r}"
+        problem = _field_problem(name, value)
+        if problem is not None:
+            return problem
     method = dict(fields).get(b":method")
     if method is None:
         return "no :method"
@@ -59,4 +54,27 @@ def malformed(fields: list[tuple[bytes, bytes]], extended_connect: bool = False)
             return "CONNECT needs :authority and neither :scheme nor :path"
     elif b":scheme" not in seen or not dict(fields).get(b":path"):
         return "no :scheme or empty :path"
+    return None
+
+
+def malformed_trailers(fields: list[tuple[bytes, bytes]]) -> str | None:
+    """Why a request's trailer block is malformed (RFC 9113 8.1: no pseudo-headers in it), or None."""
+    for name, value in fields:
+        if name[:1] == b":":
+            return f"pseudo-header {name!r} in trailers"
+        problem = _field_problem(name, value)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _field_problem(name: bytes, value: bytes) -> str | None:
+    if _NAME.fullmatch(name) is None:
+        return f"invalid field name {name!r}"
+    if name in _CONNECTION_SPECIFIC:
+        return f"connection-specific field {name!r}"
+    if name == b"te" and value.strip().lower() != b"trailers":
+        return "te field other than 'trailers'"
+    if value and _BAD_VALUE.search(value) is not None:
+        return f"invalid value for field {name!r}"
     return None

@@ -125,15 +125,15 @@ class FrameGuard:
         if frame_type == _DATA:
             if length == 0 and not flags & _END_STREAM and self._controls.exceeded():
                 return "too many empty DATA, PING or SETTINGS frames (http2_max_control_frames)"
-        elif frame_type == _HEADERS:
+        elif frame_type in (_HEADERS, _CONTINUATION):
+            if frame_type == _HEADERS:
+                self._block_bytes = length
+                self._block_frames = 1
+            else:
+                self._block_bytes += length
+                self._block_frames += 1
             self._in_block = not flags & _END_HEADERS
-            self._block_bytes = length
-            self._block_frames = 1
-        elif frame_type == _CONTINUATION:
-            self._block_bytes += length
-            self._block_frames += 1
-            if flags & _END_HEADERS:
-                self._in_block = False
+            # The first frame counts too: whether a block comes in one frame or several, the same bound.
             if self._block_bytes > self._max_block:
                 return f"header block over {self._max_block} bytes (limit_request_head_size)"
             if self._block_frames > MAX_HEADER_BLOCK_FRAMES:
