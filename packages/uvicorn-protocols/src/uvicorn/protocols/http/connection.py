@@ -27,7 +27,7 @@ from uvicorn.protocols.http.exchange import count_rejection, watch_exchanges
 from uvicorn.protocols.http.flow_control import FlowControl, within_concurrency
 from uvicorn.protocols.http.http11_writer import HTTP11Writer
 from uvicorn.protocols.http.keep_alive import KeepAliveTimer
-from uvicorn.protocols.http.lingering_close import close_lingering
+from uvicorn.protocols.http.lingering_close import close_after_answer
 from uvicorn.protocols.http.pipeline import Pipeline, Refusal
 from uvicorn.protocols.http.request_bounds import RequestBounds
 from uvicorn.protocols.http.request_head import HeadProblem, refusal_detail
@@ -324,7 +324,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             cycle.feed_disconnect()
         elif refusal is Refusal.NOW and not self.transport.is_closing():
             self.transport.write(response)
-        self._close_after_answer()
+        close_after_answer(self)
 
     # ------------------------------------------------------------ called by the cycle
 
@@ -347,7 +347,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
         if transport.is_closing():
             return
         if not cycle.keep_alive:
-            self._close_after_answer(refused=False)
+            close_after_answer(self, refused=False)
             return
         self.cycle = None
         pipeline = self.pipeline
@@ -362,7 +362,7 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             return
         if pipeline.owed_error is not None:
             transport.write(pipeline.owed_error)
-            self._close_after_answer()
+            close_after_answer(self)
             return
         if self._upgrade is not None and self._upgrade.trailing is not None:
             switch_protocol(self, self._upgrade)
@@ -419,13 +419,6 @@ class HTTPConnection(KeepAliveTimer, asyncio.Protocol):
             # timeout_keep_alive bounds the wait for the next request's first byte;
             # from that byte, data_received gives its head timeout_request_head to arrive.
             self._start_keep_alive_timer()
-
-    def _close_after_answer(self, refused: bool = True) -> None:  # the client may send: lingering_close.py
-        cycle = self.cycle  # a response cut short (reject) has no answer to keep from a reset
-        cut = cycle is not None and cycle.response_started and not cycle.response_complete
-        unread = refused or self.pipeline.reading is not None or bool(self.pipeline) or self._mid_head()
-        if close_lingering(self, self._peer_eof or cut, unread):
-            self.writer.hand_over()  # an app finishing in the background writes nothing more
 
     def _run(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # A task copies the context it is created in; create_task(context=...) needs 3.11

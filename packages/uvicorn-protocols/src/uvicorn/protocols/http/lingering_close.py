@@ -33,9 +33,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from uvicorn.protocols.contract import ServedConnection
+    from uvicorn.protocols.http.connection import HTTPConnection
     from uvicorn.protocols.http.flow_control import FlowControl
 
-__all__ = ["HANDED_OVER", "LINGER_BYTES", "LINGER_SECONDS", "LingeringClose", "close_lingering"]
+__all__ = [
+    "HANDED_OVER",
+    "LINGER_BYTES",
+    "LINGER_SECONDS",
+    "LingeringClose",
+    "close_after_answer",
+    "close_lingering",
+]
 
 #: The longest a connection lingers: long enough for an answer to cross the network and
 #: the client to react to it, short enough that a client that neither reads nor closes
@@ -114,6 +122,20 @@ def close_lingering(owner: LingeringOwner, client_done: bool = False, unread: bo
     owner.transport = HANDED_OVER
     LingeringClose(transport, owner.flow, owner.loop, owner.connection_lost)
     return True
+
+
+def close_after_answer(conn: HTTPConnection, refused: bool = True) -> None:
+    """Close an HTTP/1.1 connection after its last answer (a refusal, unless not ``refused``).
+
+    A refused request's bytes may still be coming; after an app's response, only an
+    unread body, a request read ahead or part of one tells so (what TLS goes by). A
+    response cut short (refused while it was being written) has no answer to keep.
+    """
+    cycle = conn.cycle
+    cut = cycle is not None and cycle.response_started and not cycle.response_complete
+    unread = refused or conn.pipeline.reading is not None or bool(conn.pipeline) or conn._mid_head()
+    if close_lingering(conn, conn._peer_eof or cut, unread):
+        conn.writer.hand_over()  # an app finishing in the background writes nothing more
 
 
 class LingeringClose(asyncio.Protocol):
