@@ -143,14 +143,7 @@ class HTTP11Writer:
             framing = BodyFraming(head) if self._with_body else None
         before, after = framing.frame_file(part.count, more_body) if framing is not None else (b"", b"")
         if head is not None:
-            self._head = None
-            self._framing = framing
-            cycle.keep_alive = head.keep_alive
-            conn = self._conn
-            if conn.access_log:
-                conn.access_lines.log(cycle.scope, head.status)
-            if cycle.exchange is not None:
-                cycle.exchange.head_sent(head.status)
+            self._head_out(cycle, head, framing)
         if self._writes is not None:
             self._writes.flush()  # what the app streamed before goes first
         if framing is not None:
@@ -191,17 +184,10 @@ class HTTP11Writer:
                 if not more_body:
                     framing.check_complete()  # raises if shorter
         # Nothing was written above: a first body that does not fit its head leaves room for a 500.
-        self._head = None
-        self._framing = framing if more_body else None
-        cycle.keep_alive = head.keep_alive
-        conn = self._conn
-        if conn.access_log:
-            conn.access_lines.log(scope, head.status)  # one line per response, as its head goes out
-        if cycle.exchange is not None:
-            cycle.exchange.head_sent(head.status)
+        self._head_out(cycle, head, framing if more_body else None)
         if more_body:
             if self._with_body:  # a streamed body: its pieces leave together (streamed_writes.py)
-                writes = self._writes = StreamedWrites(self._transport, conn.loop)
+                writes = self._writes = StreamedWrites(self._transport, self._conn.loop)
                 writes.write(data)
                 if framed:
                     writes.write(framed)
@@ -212,6 +198,17 @@ class HTTP11Writer:
             self._transport.write(data)
             data = framed
         self._transport.write(data)
+
+    def _head_out(self, cycle: RequestResponseCycle, head: ResponseHead, framing: BodyFraming | None) -> None:
+        """The held head is written now: the response's keep-alive, access line and exchange follow it."""
+        self._head = None
+        self._framing = framing
+        cycle.keep_alive = head.keep_alive
+        conn = self._conn
+        if conn.access_log:
+            conn.access_lines.log(cycle.scope, head.status)  # one line per response, as its head goes out
+        if cycle.exchange is not None:
+            cycle.exchange.head_sent(head.status)
 
     def trailers(self, cycle: RequestResponseCycle, headers: Any, more_trailers: bool) -> None:
         fields = trailer_fields(headers)  # checked even when dropped: a bad field is the app's error
